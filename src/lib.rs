@@ -1,0 +1,7 @@
+//! pay-common: the WeChat Pay v3 backend that CloudBase users deploy as an HTTP cloud function.
+//!
+//! Layers, outermost first: `http` (routes, envelope, identity, callbacks) → `pay` (the money
+//! rules and orchestration, no HTTP types) → `wechatpay` (protocol and client) and `store`
+//! (the ledger). `simulator` is a local WeChat Pay that shares the protocol code only.
+
+pub mod wechatpay;

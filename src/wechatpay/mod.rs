@@ -1,0 +1,8 @@
+//! The WeChat Pay API v3 protocol: key material, request signing, response and callback
+//! verification, AES-GCM resources, RSA-OAEP sensitive fields, invoke parameters, and the
+//! HTTP client with one request type per endpoint. Shared by the service and the simulator;
+//! nothing here knows about our routes or the ledger.
+
+pub mod crypto;
+pub mod der;
+pub mod keys;
