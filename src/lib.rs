@@ -4,4 +4,5 @@
 //! rules and orchestration, no HTTP types) → `wechatpay` (protocol and client) and `store`
 //! (the ledger). `simulator` is a local WeChat Pay that shares the protocol code only.
 
+pub mod pay;
 pub mod wechatpay;

@@ -6,3 +6,4 @@
 pub mod crypto;
 pub mod der;
 pub mod keys;
+pub mod model;
