@@ -442,3 +442,18 @@ pub trait OrderService: Send + Sync {
     async fn transfer_payee(&self, out_bill_no: &OutBillNo)
     -> Result<Option<String>, ServiceError>;
 }
+
+/// The WeChat Pay queries reconciliation needs, implemented by the v3 client (and by fakes in
+/// tests). `Ok(None)` means WeChat says the object does not exist.
+#[async_trait]
+pub trait WechatQueries: Send + Sync {
+    /// `GET /v3/pay/transactions/out-trade-no/{out_trade_no}`.
+    async fn query_order(&self, out_trade_no: &OutTradeNo) -> Result<Option<Transaction>, String>;
+    /// `POST /v3/pay/transactions/out-trade-no/{out_trade_no}/close`.
+    async fn close_order(&self, out_trade_no: &OutTradeNo) -> Result<(), String>;
+    /// `GET /v3/refund/domestic/refunds/{out_refund_no}`.
+    async fn query_refund(&self, out_refund_no: &OutRefundNo) -> Result<Option<Refund>, String>;
+    /// `GET /v3/fund-app/mch-transfer/transfer-bills/out-bill-no/{out_bill_no}`.
+    async fn query_transfer(&self, out_bill_no: &OutBillNo)
+    -> Result<Option<TransferBill>, String>;
+}
