@@ -4,5 +4,10 @@
 //! rules and orchestration, no HTTP types) → `wechatpay` (protocol and client) and `store`
 //! (the ledger). `simulator` is a local WeChat Pay that shares the protocol code only.
 
+pub mod config;
+pub mod http;
 pub mod pay;
+pub mod report;
+pub mod startup;
+pub mod telemetry;
 pub mod wechatpay;

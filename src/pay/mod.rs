@@ -1,7 +1,14 @@
 //! The money rules and the orchestration between our callers, the ledger and WeChat Pay.
-//! No HTTP types here: handlers parse, this layer decides.
+//! No HTTP types here: handlers parse nothing but the envelope; this layer decides.
 
+pub mod callbacks;
+pub mod error;
+pub mod input;
 pub mod memory;
+pub mod orders;
+pub mod payments;
+pub mod refunds;
 pub mod rules;
 pub mod service;
+pub mod transfers;
 pub mod types;

@@ -3,7 +3,13 @@
 //! HTTP client with one request type per endpoint. Shared by the service and the simulator;
 //! nothing here knows about our routes or the ledger.
 
+pub mod api;
+pub mod certs;
+pub mod client;
 pub mod crypto;
 pub mod der;
+pub mod invoke;
+pub mod keyring;
 pub mod keys;
 pub mod model;
+pub mod notify;

@@ -83,7 +83,7 @@ pub struct RefundAmount {
 
 /// A refund: the refund API's answer, and the `REFUND.*` callback plaintext (which names the
 /// state `refund_status` instead of `status`).
-/// See <https://pay.weixin.qq.com/doc/v3/merchant/4012791862>.
+/// See <https://pay.weixin.qq.com/docs/merchant/apis/refund/refunds/create.html>.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Refund {
     /// Merchant id (callbacks only).
@@ -113,7 +113,7 @@ pub struct Refund {
 }
 
 /// A merchant transfer bill (create, query and `MCHTRANSFER.BILL.FINISHED` plaintext).
-/// See <https://pay.weixin.qq.com/doc/v3/merchant/4012716434>.
+/// See pay.weixin.qq.com merchant docs, 商家转账 > 发起转账 / 查询转账单 / 转账回调.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransferBill {
     /// Merchant id (`mch_id` in queries, `mchid` on some pages).

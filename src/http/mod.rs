@@ -1,0 +1,189 @@
+//! The HTTP edge: routes, the envelope, identity and callbacks. Handlers take raw bytes, decide
+//! whether they hold a callback or a route call, and hand typed work to the `pay` layer.
+
+pub mod callbacks;
+pub mod envelope;
+pub mod health;
+pub mod identity;
+pub mod routes;
+
+use axum::Router;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use bytes::Bytes;
+use serde_json::Value;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::pay::payments::Payments;
+use crate::wechatpay::notify::GatewayForward;
+use envelope::ApiError;
+
+/// Shared state of the handlers. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The orchestration handle.
+    pub pay: Payments,
+    /// Which order service backs the service (`sqlite`, `postgres`, `mysql`, `memory`).
+    pub store_kind: &'static str,
+}
+
+/// The whole router.
+pub fn router(state: AppState) -> Router {
+    let limit = state.pay.config.max_body_bytes;
+    let cors = cors(&state.pay.config.cors_allow_origins);
+    let mut app = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/wx-pay/{route}", post(wx_pay))
+        .route("/wechatpay/{kind}", post(forward))
+        .route("/", post(root))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(limit));
+    if let Some(cors) = cors {
+        app = app.layer(cors);
+    }
+    app.with_state(state)
+}
+
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    let list: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    if list.is_empty() {
+        return None;
+    }
+    let headers = [
+        axum::http::header::CONTENT_TYPE,
+        axum::http::header::AUTHORIZATION,
+    ];
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(list))
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers(headers),
+    )
+}
+
+fn body_error(e: BytesRejection) -> ApiError {
+    let status = e.status();
+    let msg = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        "request body is larger than maxBodyBytes".to_string()
+    } else {
+        format!("request body could not be read: {e}")
+    };
+    ApiError::new(status, "INVALID_BODY", msg)
+}
+
+fn json_body(body: &Bytes) -> Result<Value, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Object(Default::default()));
+    }
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "INVALID_JSON",
+            format!("request body must be JSON: {e}"),
+        )
+    })?;
+    if !value.is_object() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "INVALID_JSON",
+            "request body must be a JSON object",
+        ));
+    }
+    Ok(value)
+}
+
+async fn run_route(state: &AppState, route: &str, headers: &HeaderMap, body: Value) -> Response {
+    let result = async {
+        let caller = identity::caller(headers, &state.pay.config)?;
+        routes::dispatch(&state.pay, route, &caller, &body).await
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn wx_pay(
+    State(state): State<AppState>,
+    Path(route): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => return body_error(e).into_response(),
+    };
+    if routes::TRIGGERS.contains(&route.as_str()) {
+        return callbacks::handle(&state.pay, &headers, &body).await;
+    }
+    match json_body(&body) {
+        Ok(v) => run_route(&state, &route, &headers, v).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn forward(
+    State(state): State<AppState>,
+    Path(kind): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    if !matches!(kind.as_str(), "order" | "refund" | "transfer") {
+        return not_found().await;
+    }
+    match body {
+        Ok(b) => callbacks::handle(&state.pay, &headers, &b).await,
+        Err(e) => envelope::callback_answer(Err((e.status().as_u16(), e.body_text()))),
+    }
+}
+
+/// `POST /`: an Integration Center forward, a signed notification, or a legacy
+/// `{"_action": …}` / `{"path": "/wx-pay/…"}` call.
+async fn root(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => return body_error(e).into_response(),
+    };
+    if callbacks::is_signed(&headers) {
+        return callbacks::handle(&state.pay, &headers, &body).await;
+    }
+    let mut value = match json_body(&body) {
+        Ok(v) => v,
+        Err(e) => return e.into_response(),
+    };
+    if GatewayForward::is_forward(&value) {
+        return callbacks::handle(&state.pay, &headers, &body).await;
+    }
+    let obj = value.as_object_mut().expect("json_body returns objects");
+    let action = match (obj.remove("_action"), obj.get("path").cloned()) {
+        (Some(Value::String(a)), _) => a,
+        (None, Some(Value::String(p))) => {
+            obj.remove("path");
+            obj.remove("method");
+            p
+        }
+        _ => return routes::unsupported("(none: send _action or path)").into_response(),
+    };
+    let route = routes::action_name(&action).to_string();
+    if routes::TRIGGERS.contains(&route.as_str()) {
+        return callbacks::handle(&state.pay, &headers, &body).await;
+    }
+    run_route(&state, &route, &headers, value).await
+}
+
+async fn not_found() -> Response {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "NOT_FOUND",
+        "no such route; payment routes are POST /wx-pay/<route>",
+    )
+    .into_response()
+}

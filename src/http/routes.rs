@@ -1,0 +1,97 @@
+//! The `/wx-pay/<route>` table and the legacy dispatch (`_action`, or body `path`) that lands on
+//! the same table. Every route is a POST with a JSON body.
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::Value;
+
+use super::envelope::{ApiError, ok};
+use crate::pay::payments::{Caller, Payments};
+use crate::pay::service::TradeType;
+
+/// Every route name the table answers (for the unknown-route message and the README).
+pub const ROUTES: &[&str] = &[
+    "wxpay_order",
+    "wxpay_order_h5",
+    "wxpay_order_native",
+    "wxpay_order_app",
+    "wxpay_query_order_by_out_trade_no",
+    "wxpay_query_order_by_transaction_id",
+    "wxpay_close_order",
+    "wxpay_order_view",
+    "wxpay_refund",
+    "wxpay_refund_query",
+    "wxpay_transfer",
+    "wxpay_transfer_bill_query",
+    "wxpay_transfer_bill_query_by_no",
+    "wxpay_transfer_batch_query",
+    "wxpay_transfer_cancel",
+];
+
+/// Callback route names (handled by `callbacks`).
+pub const TRIGGERS: &[&str] = &["unifiedOrderTrigger", "refundTrigger", "transferTrigger"];
+
+/// Normalises a legacy action name: `wxpay_order`, `/wx-pay/wxpay_order` or a full URL path.
+pub fn action_name(raw: &str) -> &str {
+    let trimmed = raw.trim().trim_end_matches('/');
+    match trimmed.rfind("/wx-pay/") {
+        Some(i) => &trimmed[i + "/wx-pay/".len()..],
+        None => trimmed.rsplit('/').next().unwrap_or(trimmed),
+    }
+}
+
+/// The unknown-route answer, as the old function gave it.
+pub fn unsupported(name: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "UNSUPPORTED_ACTION",
+        format!("unsupported action: {name}"),
+    )
+}
+
+/// Runs one route for one caller.
+pub async fn dispatch(
+    pay: &Payments,
+    route: &str,
+    caller: &Caller,
+    body: &Value,
+) -> Result<Response, ApiError> {
+    let payload = match route {
+        "wxpay_order" => pay.place_order(caller, TradeType::Jsapi, body).await,
+        "wxpay_order_h5" => pay.place_order(caller, TradeType::H5, body).await,
+        "wxpay_order_native" => pay.place_order(caller, TradeType::Native, body).await,
+        "wxpay_order_app" => pay.place_order(caller, TradeType::App, body).await,
+        "wxpay_query_order_by_out_trade_no" => pay.query_order(caller, body).await,
+        "wxpay_query_order_by_transaction_id" => pay.query_by_transaction_id(caller, body).await,
+        "wxpay_close_order" => {
+            pay.close_order(caller, body).await?;
+            return Ok(ok(204, None));
+        }
+        "wxpay_order_view" => pay.order_view(caller, body).await,
+        "wxpay_refund" => pay.refund(caller, body).await,
+        "wxpay_refund_query" => pay.refund_query(caller, body).await,
+        "wxpay_transfer" => pay.transfer(caller, body).await,
+        "wxpay_transfer_bill_query" | "wxpay_transfer_batch_query" => {
+            pay.transfer_query(caller, body).await
+        }
+        "wxpay_transfer_bill_query_by_no" => pay.transfer_query_by_no(caller, body).await,
+        "wxpay_transfer_cancel" => pay.transfer_cancel(caller, body).await,
+        other => return Err(unsupported(other)),
+    }?;
+    Ok(ok(200, Some(payload)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn legacy_action_names_normalise() {
+        assert_eq!(action_name("wxpay_order"), "wxpay_order");
+        assert_eq!(action_name("/wx-pay/wxpay_refund"), "wxpay_refund");
+        assert_eq!(
+            action_name("https://x.example/api/wx-pay/wxpay_close_order/"),
+            "wxpay_close_order"
+        );
+    }
+}

@@ -1,0 +1,412 @@
+//! Ordering (JSAPI, APP, H5, Native), querying and closing. An order is recorded before WeChat
+//! is called; an identical repeat reuses the stored prepay (WeChat keeps it 2 hours) or resends
+//! the stored body byte for byte; a different order under the same number is refused.
+
+use serde_json::{Map, Value, json};
+
+use super::error::PayError;
+use super::input::{Input, object};
+use super::payments::{Caller, Payments};
+use super::rules::order_fingerprint;
+use super::service::{Notice, OrderAdmission, OrderDraft, OrderState, Prepay, TradeType};
+use super::types::{AmountFen, FieldError, OutTradeNo};
+use crate::wechatpay::client::{Client, WechatError};
+use crate::wechatpay::crypto::{NONCE_LEN, random_alphanumeric};
+use crate::wechatpay::{api, invoke};
+
+/// A prepay is reused while younger than this (WeChat keeps it 2 hours; keep a margin).
+pub const PREPAY_REUSE_SECS: i64 = 2 * 3600 - 300;
+
+/// Optional WeChat fields a caller may pass through unchanged.
+const PASSTHROUGH: &[&str] = &[
+    "attach",
+    "goods_tag",
+    "support_fapiao",
+    "detail",
+    "scene_info",
+    "settle_info",
+];
+
+/// `pc` + Unix seconds + 14 random alphanumerics: unique, 26 characters, valid for WeChat.
+pub fn generate_out_trade_no(now: i64) -> OutTradeNo {
+    OutTradeNo::parse(format!("pc{now}{}", random_alphanumeric(14)))
+        .expect("generated number is valid")
+}
+
+fn rfc3339_cst(ts: i64) -> String {
+    let t =
+        time::OffsetDateTime::from_unix_timestamp(ts).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    t.to_offset(time::macros::offset!(+8))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+fn check_passthrough(input: Input<'_>) -> Result<Map<String, Value>, FieldError> {
+    let mut extra = Map::new();
+    input.opt_str("attach", 128)?;
+    input.opt_str("goods_tag", 32)?;
+    input.opt_bool("support_fapiao")?;
+    for f in ["detail", "scene_info", "settle_info"] {
+        input.opt_json(f)?;
+    }
+    for f in PASSTHROUGH {
+        if let Some(v) = input.get(f) {
+            extra.insert((*f).into(), v.clone());
+        }
+    }
+    Ok(extra)
+}
+
+fn expiry(p: &Payments, input: Input<'_>, now: i64) -> Result<(i64, Option<String>), FieldError> {
+    match input.opt_str("time_expire", 64)? {
+        None => Ok((now + p.config.order_expiry.as_secs() as i64, None)),
+        Some(s) => {
+            let rule = "must be an RFC 3339 time in the future, e.g. 2026-01-01T12:00:00+08:00";
+            let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+                .map_err(|_| FieldError::new("time_expire", rule))?
+                .unix_timestamp();
+            if t <= now {
+                return Err(FieldError::new("time_expire", rule));
+            }
+            Ok((t, Some(s.to_string())))
+        }
+    }
+}
+
+impl Payments {
+    /// Places an order of `trade_type` for the caller and returns the client payload.
+    pub async fn place_order(
+        &self,
+        caller: &Caller,
+        trade_type: TradeType,
+        body: &Value,
+    ) -> Result<Value, PayError> {
+        let (client, creds) = self.ready()?;
+        let (draft, payer) = self.order_draft(caller, trade_type, body, &creds.mchid)?;
+        let admission = self.orders.record_order(&draft).await?;
+        let prepay = match admission {
+            OrderAdmission::Existing { state, .. } if !state.is_pending() => {
+                return Err(refused_state(&draft, state));
+            }
+            OrderAdmission::Existing {
+                prepay: Some(p), ..
+            } if self.now() - p.created_at < PREPAY_REUSE_SECS => p,
+            OrderAdmission::Existing { request_body, .. } => {
+                self.send_order(client, &draft, request_body).await?
+            }
+            OrderAdmission::New => {
+                self.send_order(client, &draft, draft.request_body.clone())
+                    .await?
+            }
+        };
+        tracing::info!(out_trade_no = %draft.out_trade_no, trade_type = trade_type.as_str(), payer = payer.as_deref().map(super::types::mask), "order placed");
+        Ok(self.invoke_payload(client, &draft, &prepay))
+    }
+
+    fn order_draft(
+        &self,
+        caller: &Caller,
+        trade_type: TradeType,
+        body: &Value,
+        mchid: &str,
+    ) -> Result<(OrderDraft, Option<String>), PayError> {
+        let input = object(body)?;
+        let now = self.now();
+        let out_trade_no = match input.opt_str("out_trade_no", 64)? {
+            Some(s) => OutTradeNo::parse(s)?,
+            None => generate_out_trade_no(now),
+        };
+        let description = input.req_str("description", 127)?;
+        let amount = AmountFen::from_json(
+            "amount.total",
+            input.get("amount.total").unwrap_or(&Value::Null),
+        )?;
+        let currency = input.opt_str("amount.currency", 8)?.unwrap_or("CNY");
+        if currency != "CNY" {
+            return Err(FieldError::new("amount.currency", "must be CNY").into());
+        }
+        let use_service = input.opt_bool("useServiceAccount")?;
+        let appid = self.config.app_id_for(use_service).ok_or_else(|| {
+            FieldError::new(
+                "useServiceAccount",
+                "is true but service_app_id is not configured",
+            )
+        })?;
+        input.must_equal_if_present("appid", appid, "the AppID comes from the configuration")?;
+        input.must_equal_if_present(
+            "mchid",
+            mchid,
+            "the merchant id comes from the configuration",
+        )?;
+        let notify_url = self.config.notify_pay_url.clone().unwrap_or_default();
+        input.must_equal_if_present(
+            "notify_url",
+            &notify_url,
+            "callbacks go to notifyURLPayURL",
+        )?;
+        let payer = self.payer(caller, input, trade_type)?;
+        if trade_type == TradeType::H5 {
+            input.req_str("scene_info.payer_client_ip", 45)?;
+            input.req_str("scene_info.h5_info.type", 16)?;
+        }
+        let extra = check_passthrough(input)?;
+        let (expires_at, caller_expiry) = expiry(self, input, now)?;
+        let mut fingerprint_extra = extra.clone();
+        if let Some(e) = &caller_expiry {
+            fingerprint_extra.insert("time_expire".into(), e.clone().into());
+        }
+        let owner = caller.openid.clone().or_else(|| {
+            payer
+                .as_deref()
+                .and_then(|p| super::types::OpenId::parse(p).ok())
+        });
+        let fingerprint = order_fingerprint(
+            trade_type,
+            appid,
+            owner.as_ref().map(|o| o.as_str()),
+            amount,
+            currency,
+            description,
+            &Value::Object(fingerprint_extra),
+        );
+        let mut wx = Map::new();
+        wx.insert("appid".into(), appid.into());
+        wx.insert("mchid".into(), mchid.into());
+        wx.insert("description".into(), description.into());
+        wx.insert("out_trade_no".into(), out_trade_no.as_str().into());
+        wx.insert(
+            "time_expire".into(),
+            caller_expiry
+                .unwrap_or_else(|| rfc3339_cst(expires_at))
+                .into(),
+        );
+        wx.insert("notify_url".into(), notify_url.into());
+        wx.insert(
+            "amount".into(),
+            json!({ "total": amount.fen(), "currency": currency }),
+        );
+        if let Some(p) = &payer {
+            wx.insert("payer".into(), json!({ "openid": p }));
+        }
+        wx.extend(extra);
+        let draft = OrderDraft {
+            out_trade_no,
+            trade_type,
+            appid: appid.into(),
+            mchid: mchid.into(),
+            owner,
+            amount,
+            currency: currency.into(),
+            description: description.into(),
+            expires_at,
+            fingerprint,
+            request_body: Value::Object(wx).to_string(),
+        };
+        Ok((draft, payer))
+    }
+
+    /// JSAPI needs a payer: the `x-wx-openid` header wins; only an admin may name one in the body.
+    /// APP, H5 and Native orders have no payer and may be placed anonymously (from an H5 page
+    /// on an allowed origin, say): no money leaves the merchant, and only the admin can then
+    /// query or close an order without an owner.
+    fn payer(
+        &self,
+        caller: &Caller,
+        input: Input<'_>,
+        trade_type: TradeType,
+    ) -> Result<Option<String>, PayError> {
+        if trade_type != TradeType::Jsapi {
+            return Ok(None);
+        }
+        if let Some(o) = &caller.openid {
+            return Ok(Some(o.to_string()));
+        }
+        match (caller.admin, input.opt_str("payer.openid", 128)?) {
+            (true, Some(o)) => Ok(Some(super::types::OpenId::parse(o)?.to_string())),
+            (true, None) => Err(FieldError::new(
+                "payer.openid",
+                "is required when ordering with the admin credential",
+            )
+            .into()),
+            (false, _) => Err(PayError::Unauthenticated(
+                "x-wx-openid header is required (call through wx.cloud.callHTTPFunction)".into(),
+            )),
+        }
+    }
+
+    async fn send_order(
+        &self,
+        client: &Client,
+        draft: &OrderDraft,
+        body: String,
+    ) -> Result<Prepay, PayError> {
+        let body = body.into_bytes();
+        let created_at = self.now();
+        let prepay = match draft.trade_type {
+            TradeType::Jsapi => client
+                .execute(&api::JsapiOrder { body })
+                .await
+                .map(|v| Prepay {
+                    prepay_id: Some(v.data.prepay_id),
+                    ..Default::default()
+                }),
+            TradeType::App => client
+                .execute(&api::AppOrder { body })
+                .await
+                .map(|v| Prepay {
+                    prepay_id: Some(v.data.prepay_id),
+                    ..Default::default()
+                }),
+            TradeType::H5 => client
+                .execute(&api::H5Order { body })
+                .await
+                .map(|v| Prepay {
+                    h5_url: Some(v.data.h5_url),
+                    ..Default::default()
+                }),
+            TradeType::Native => client
+                .execute(&api::NativeOrder { body })
+                .await
+                .map(|v| Prepay {
+                    code_url: Some(v.data.code_url),
+                    ..Default::default()
+                }),
+        };
+        let prepay = Prepay {
+            created_at,
+            ..prepay.map_err(|e| log_wechat(e, draft))?
+        };
+        self.orders
+            .order_placed(&draft.out_trade_no, &prepay)
+            .await?;
+        Ok(prepay)
+    }
+
+    fn invoke_payload(&self, client: &Client, draft: &OrderDraft, prepay: &Prepay) -> Value {
+        let now = self.now();
+        let nonce = random_alphanumeric(NONCE_LEN);
+        let key = &self
+            .config
+            .credentials
+            .as_ref()
+            .expect("ready() checked credentials")
+            .private_key;
+        let mut payload = match draft.trade_type {
+            TradeType::Jsapi => {
+                let id = prepay.prepay_id.as_deref().unwrap_or_default();
+                serde_json::to_value(invoke::jsapi(key, &draft.appid, id, now, &nonce))
+            }
+            TradeType::App => {
+                let id = prepay.prepay_id.as_deref().unwrap_or_default();
+                serde_json::to_value(invoke::app(
+                    key,
+                    &draft.appid,
+                    client.mchid(),
+                    id,
+                    now,
+                    &nonce,
+                ))
+            }
+            TradeType::H5 => Ok(json!({ "h5_url": prepay.h5_url })),
+            TradeType::Native => Ok(json!({ "code_url": prepay.code_url })),
+        }
+        .unwrap_or_default();
+        payload["out_trade_no"] = draft.out_trade_no.as_str().into();
+        payload
+    }
+
+    /// Queries WeChat by our number (owner or admin). A verified answer also updates the ledger:
+    /// it is the authenticated fallback when a callback is late.
+    pub async fn query_order(&self, caller: &Caller, body: &Value) -> Result<Value, PayError> {
+        let (client, creds) = self.ready()?;
+        let no = OutTradeNo::parse(object(body)?.req_str("out_trade_no", 64)?)?;
+        let known = self.owned_order(caller, &no).await?;
+        let q = api::QueryByOutTradeNo {
+            out_trade_no: no.to_string(),
+            mchid: creds.mchid.clone(),
+        };
+        let answer = client.execute(&q).await?;
+        if known.is_some() {
+            let notice = Notice {
+                notification_id: None,
+                event_type: "QUERY".into(),
+                object: answer.data.clone(),
+            };
+            self.orders.payment_notified(&notice).await?;
+        }
+        Ok(serde_json::from_slice(&answer.raw).unwrap_or(Value::Null))
+    }
+
+    /// Queries WeChat by transaction id (owner of the recorded order, or admin).
+    pub async fn query_by_transaction_id(
+        &self,
+        caller: &Caller,
+        body: &Value,
+    ) -> Result<Value, PayError> {
+        let (client, creds) = self.ready()?;
+        let id = super::types::TransactionId::parse(object(body)?.req_str("transaction_id", 64)?)?;
+        let known = self.orders.find_by_transaction_id(id.as_str()).await?;
+        self.check_owner(caller, known, &format!("transaction {id}"))?;
+        let q = api::QueryByTransactionId {
+            transaction_id: id.to_string(),
+            mchid: creds.mchid.clone(),
+        };
+        let answer = client.execute(&q).await?;
+        Ok(serde_json::from_slice(&answer.raw).unwrap_or(Value::Null))
+    }
+
+    /// Closes an unpaid order (owner or admin); WeChat answers 204.
+    pub async fn close_order(&self, caller: &Caller, body: &Value) -> Result<(), PayError> {
+        let (client, creds) = self.ready()?;
+        let no = OutTradeNo::parse(object(body)?.req_str("out_trade_no", 64)?)?;
+        if let Some(order) = self.owned_order(caller, &no).await?
+            && !order.state.is_pending()
+        {
+            return Err(refused_state_view(&no, order.state));
+        }
+        client
+            .execute(&api::CloseOrder::new(no.as_str(), &creds.mchid))
+            .await?;
+        self.orders.order_closed(&no).await?;
+        Ok(())
+    }
+
+    /// The ledger's view of an order (owner or admin); no WeChat call.
+    pub async fn order_view(&self, caller: &Caller, body: &Value) -> Result<Value, PayError> {
+        let no = OutTradeNo::parse(object(body)?.req_str("out_trade_no", 64)?)?;
+        let view = self
+            .owned_order(caller, &no)
+            .await?
+            .ok_or_else(|| PayError::NotFound(format!("order {no} is not recorded")))?;
+        Ok(serde_json::to_value(view).unwrap_or_default())
+    }
+}
+
+fn refused_state(draft: &OrderDraft, state: OrderState) -> PayError {
+    refused_state_view(&draft.out_trade_no, state)
+}
+
+fn refused_state_view(no: &OutTradeNo, state: OrderState) -> PayError {
+    use super::service::{ServiceError, ServiceErrorKind::Conflict};
+    let (code, what) = match state {
+        OrderState::Paid | OrderState::Refunded => ("ORDERPAID", "is already paid"),
+        OrderState::Closed => (
+            "ORDER_CLOSED",
+            "is closed; place a new order with a new out_trade_no",
+        ),
+        _ => (
+            "ORDER_STATE_CONFLICT",
+            "cannot be changed in its current state",
+        ),
+    };
+    PayError::Service(ServiceError::new(
+        Conflict,
+        code,
+        format!("order {no} {what} ({})", state.as_str()),
+    ))
+}
+
+fn log_wechat(e: WechatError, draft: &OrderDraft) -> WechatError {
+    tracing::warn!(out_trade_no = %draft.out_trade_no, error = %e, "WeChat Pay refused or failed the order");
+    e
+}

@@ -1,0 +1,224 @@
+//! `Payments`: the orchestration handle the routes call. It holds the configuration, the WeChat
+//! Pay client (absent while credentials are missing), the order service and the clock.
+
+use std::sync::Arc;
+
+use super::error::PayError;
+use super::service::{Actor, OrderService, OrderView, WechatQueries};
+use super::types::{OpenId, OutBillNo, OutRefundNo, OutTradeNo};
+use crate::config::{Config, Credentials};
+use crate::wechatpay::api;
+use crate::wechatpay::client::{Client, Signer, WechatError};
+use crate::wechatpay::crypto::Clock;
+use crate::wechatpay::keyring::KeyRing;
+use crate::wechatpay::model::{Refund, Transaction, TransferBill};
+
+/// Who is calling a route, as established by the HTTP edge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The platform-injected openid (`x-wx-openid`), when present.
+    pub openid: Option<OpenId>,
+    /// Presented the admin credential.
+    pub admin: bool,
+}
+
+impl Caller {
+    /// The actor for the order service.
+    pub fn actor(&self) -> Actor {
+        match (&self.admin, &self.openid) {
+            (true, _) => Actor::Admin,
+            (false, Some(o)) => Actor::User(o.clone()),
+            (false, None) => Actor::System,
+        }
+    }
+}
+
+/// The orchestration handle. Cheap to clone.
+#[derive(Clone)]
+pub struct Payments {
+    /// Configuration as validated at start-up.
+    pub config: Arc<Config>,
+    /// The order service.
+    pub orders: Arc<dyn OrderService>,
+    /// The WeChat client, when credentials are complete.
+    pub client: Option<Client>,
+    /// Verification keys (shared with the client).
+    pub keys: Arc<KeyRing>,
+    /// Injected clock.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Payments {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Payments")
+            .field("client", &self.client.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Payments {
+    /// Builds the handle; the client exists only when the credentials parsed.
+    pub fn new(config: Arc<Config>, orders: Arc<dyn OrderService>, clock: Arc<dyn Clock>) -> Self {
+        let creds = config.credentials.clone();
+        let keys = Arc::new(KeyRing::new(
+            creds.as_ref().and_then(|c| c.wechatpay_public_key.clone()),
+        ));
+        let client = creds.filter(|_| config.can_take_payments()).map(|c| {
+            let signer = Arc::new(Signer {
+                mchid: c.mchid.clone(),
+                serial: c.merchant_serial.clone(),
+                key: c.private_key.clone(),
+            });
+            let v3 = c.api_v3_key.expose().as_bytes().to_vec();
+            Client::new(
+                &config.wechatpay_base_url,
+                config.wechatpay_timeout,
+                signer,
+                keys.clone(),
+                Some(v3),
+                clock.clone(),
+            )
+        });
+        Self {
+            config,
+            orders,
+            client,
+            keys,
+            clock,
+        }
+    }
+
+    /// The client and credentials, or `MISSING_CREDENTIALS` naming what is wrong.
+    pub fn ready(&self) -> Result<(&Client, &Credentials), PayError> {
+        match (&self.client, &self.config.credentials) {
+            (Some(client), Some(creds)) => Ok((client, creds)),
+            _ => {
+                let mut vars: Vec<String> = self
+                    .config
+                    .blocking_problems()
+                    .iter()
+                    .map(|p| p.var.to_string())
+                    .collect();
+                vars.dedup();
+                Err(PayError::MissingCredentials(vars))
+            }
+        }
+    }
+
+    /// The stored order if the caller may see it: admins see all, users their own.
+    pub async fn owned_order(
+        &self,
+        caller: &Caller,
+        out_trade_no: &OutTradeNo,
+    ) -> Result<Option<OrderView>, PayError> {
+        let order = self.orders.find_order(out_trade_no).await?;
+        self.check_owner(caller, order, &format!("order {out_trade_no}"))
+    }
+
+    /// The one ownership rule: admin → anything (even unrecorded); user → only recorded orders
+    /// they own; nobody else → nothing.
+    pub fn check_owner(
+        &self,
+        caller: &Caller,
+        order: Option<OrderView>,
+        what: &str,
+    ) -> Result<Option<OrderView>, PayError> {
+        if caller.admin {
+            return Ok(order);
+        }
+        let Some(openid) = &caller.openid else {
+            return Err(PayError::Unauthenticated(
+                "x-wx-openid header is required (call through wx.cloud.callHTTPFunction) or the admin credential".into(),
+            ));
+        };
+        match order {
+            None => Err(PayError::NotFound(format!("{what} is not recorded"))),
+            Some(o) if o.owner.as_deref() == Some(openid.as_str()) => Ok(Some(o)),
+            Some(_) => Err(PayError::forbidden(
+                "NOT_OWNER",
+                format!("{what} belongs to another user"),
+            )),
+        }
+    }
+
+    /// Requires the admin credential.
+    pub fn require_admin(&self, caller: &Caller, what: &str) -> Result<(), PayError> {
+        if caller.admin {
+            Ok(())
+        } else if self.config.admin_token.is_none() {
+            Err(PayError::forbidden(
+                "ADMIN_REQUIRED",
+                format!(
+                    "{what} needs the admin credential, and PAY_COMMON_ADMIN_TOKEN is not configured"
+                ),
+            ))
+        } else {
+            Err(PayError::forbidden(
+                "ADMIN_REQUIRED",
+                format!("{what} needs the admin credential"),
+            ))
+        }
+    }
+
+    /// Unix seconds now.
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+}
+
+fn not_found(e: &WechatError) -> bool {
+    matches!(e, WechatError::Api(a) if a.status == 404)
+}
+
+fn lift<T>(r: Result<T, WechatError>) -> Result<Option<T>, String> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if not_found(&e) => Ok(None),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+#[async_trait::async_trait]
+impl WechatQueries for Payments {
+    async fn query_order(&self, out_trade_no: &OutTradeNo) -> Result<Option<Transaction>, String> {
+        let (client, _) = self.ready().map_err(|e| e.to_string())?;
+        let q = api::QueryByOutTradeNo {
+            out_trade_no: out_trade_no.to_string(),
+            mchid: client.mchid().into(),
+        };
+        lift(client.execute(&q).await.map(|v| v.data))
+    }
+
+    async fn close_order(&self, out_trade_no: &OutTradeNo) -> Result<(), String> {
+        let (client, _) = self.ready().map_err(|e| e.to_string())?;
+        let close = api::CloseOrder::new(out_trade_no.as_str(), client.mchid());
+        client
+            .execute(&close)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    async fn query_refund(&self, out_refund_no: &OutRefundNo) -> Result<Option<Refund>, String> {
+        let (client, _) = self.ready().map_err(|e| e.to_string())?;
+        lift(
+            client
+                .execute(&api::QueryRefund {
+                    out_refund_no: out_refund_no.to_string(),
+                })
+                .await
+                .map(|v| v.data),
+        )
+    }
+
+    async fn query_transfer(
+        &self,
+        out_bill_no: &OutBillNo,
+    ) -> Result<Option<TransferBill>, String> {
+        let (client, _) = self.ready().map_err(|e| e.to_string())?;
+        let q = api::QueryTransferByOutBillNo {
+            out_bill_no: out_bill_no.to_string(),
+        };
+        lift(client.execute(&q).await.map(|v| v.data))
+    }
+}

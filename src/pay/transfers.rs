@@ -1,0 +1,208 @@
+//! Merchant transfers (the 2025 transfer-bills API). Admin only. `user_name` is encrypted with
+//! RSA-OAEP to the WeChat Pay key we name in `Wechatpay-Serial`, so transfers of 2000 CNY and
+//! more work (the old function refused them). Recorded before the call; a retry with the same
+//! `out_bill_no` resends the same body.
+
+use serde_json::{Map, Value, json};
+
+use super::error::PayError;
+use super::input::object;
+use super::payments::{Caller, Payments};
+use super::rules::sha256_hex;
+use super::service::{TransferAdmission, TransferDraft};
+use super::types::{AmountFen, FieldError, OpenId, OutBillNo, TransferBillNo};
+use crate::wechatpay::api;
+use crate::wechatpay::client::WechatError;
+
+/// From this amount (fen) WeChat requires the payee's real name: 2000 CNY.
+pub const USER_NAME_REQUIRED_FROM_FEN: i64 = 200_000;
+
+impl Payments {
+    /// Creates (or idempotently repeats) a transfer; adds `mchId` and `appId` for
+    /// `wx.requestMerchantTransfer`.
+    pub async fn transfer(&self, caller: &Caller, body: &Value) -> Result<Value, PayError> {
+        let (client, creds) = self.ready()?;
+        self.require_admin(caller, "merchant transfers")?;
+        let draft = self.transfer_draft(caller, body)?;
+        let request_body = match self.orders.record_transfer(&draft).await? {
+            TransferAdmission::New => draft.request_body.clone(),
+            TransferAdmission::Existing { request_body } => request_body,
+        };
+        let request = api::CreateTransfer {
+            body: request_body.into_bytes(),
+        };
+        match client.execute(&request).await {
+            Ok(answer) => {
+                self.orders.transfer_accepted(&answer.data).await?;
+                tracing::info!(out_bill_no = %draft.out_bill_no, amount = draft.amount.fen(), state = %answer.data.state, "transfer accepted");
+                let mut data: Value =
+                    serde_json::from_slice(&answer.raw).unwrap_or_else(|_| json!({}));
+                data["mchId"] = creds.mchid.clone().into();
+                data["appId"] = draft.appid.clone().into();
+                Ok(data)
+            }
+            Err(e) => {
+                if super::refunds::is_definitive_refusal(&e) {
+                    self.orders
+                        .transfer_rejected(&draft.out_bill_no, &e.to_string())
+                        .await?;
+                }
+                Err(e.into())
+            }
+        }
+    }
+
+    fn transfer_draft(&self, caller: &Caller, body: &Value) -> Result<TransferDraft, PayError> {
+        let input = object(body)?;
+        let out_bill_no = OutBillNo::parse(input.req_str("out_bill_no", 64)?)?;
+        let scene = input.req_str("transfer_scene_id", 36)?;
+        let openid = match input.opt_str("openid", 128)? {
+            Some(o) => OpenId::parse(o)?,
+            None => caller
+                .openid
+                .clone()
+                .ok_or_else(|| FieldError::new("openid", "is required (the payee)"))?,
+        };
+        let amount = AmountFen::from_json(
+            "transfer_amount",
+            input.get("transfer_amount").unwrap_or(&Value::Null),
+        )?;
+        let remark = input.req_str("transfer_remark", 32)?;
+        let reports = input.get("transfer_scene_report_infos");
+        let valid_reports = reports.and_then(Value::as_array).is_some_and(|a| {
+            !a.is_empty()
+                && a.iter().all(|r| {
+                    r.get("info_type").is_some_and(Value::is_string)
+                        && r.get("info_content").is_some_and(Value::is_string)
+                })
+        });
+        if !valid_reports {
+            return Err(FieldError::new(
+                "transfer_scene_report_infos",
+                "must be a non-empty array of {info_type, info_content} strings",
+            )
+            .into());
+        }
+        let user_name = input
+            .opt_str("user_name", 64)?
+            .filter(|n| !n.trim().is_empty());
+        if amount.fen() >= USER_NAME_REQUIRED_FROM_FEN && user_name.is_none() {
+            return Err(FieldError::new(
+                "user_name",
+                "is required for transfers of 2000 CNY (200000 fen) or more",
+            )
+            .into());
+        }
+        let perception = input.opt_str("user_recv_perception", 64)?;
+        let use_service = input.opt_bool("useServiceAccount")?;
+        let appid = self.config.app_id_for(use_service).ok_or_else(|| {
+            FieldError::new(
+                "useServiceAccount",
+                "is true but service_app_id is not configured",
+            )
+        })?;
+        input.must_equal_if_present("appid", appid, "the AppID comes from the configuration")?;
+        let fingerprint = sha256_hex(
+            json!([
+                appid,
+                out_bill_no.as_str(),
+                scene,
+                openid.as_str(),
+                amount.fen(),
+                remark,
+                reports,
+                user_name.map(|n| sha256_hex(n.as_bytes())),
+                perception
+            ])
+            .to_string()
+            .as_bytes(),
+        );
+        let mut wx = Map::new();
+        wx.insert("appid".into(), appid.into());
+        wx.insert("out_bill_no".into(), out_bill_no.as_str().into());
+        wx.insert("transfer_scene_id".into(), scene.into());
+        wx.insert("openid".into(), openid.as_str().into());
+        wx.insert("transfer_amount".into(), amount.fen().into());
+        wx.insert("transfer_remark".into(), remark.into());
+        if let Some(name) = user_name {
+            let (_, key) = self.keys.preferred().ok_or_else(|| {
+                WechatError::Request("no WeChat Pay key to encrypt user_name".into())
+            })?;
+            let cipher = key
+                .encrypt_oaep(name)
+                .map_err(|e| FieldError::new("user_name", e.to_string()))?;
+            wx.insert("user_name".into(), cipher.into());
+        }
+        if let Some(url) = &self.config.notify_transfer_url {
+            wx.insert("notify_url".into(), url.clone().into());
+        }
+        if let Some(p) = perception {
+            wx.insert("user_recv_perception".into(), p.into());
+        }
+        wx.insert(
+            "transfer_scene_report_infos".into(),
+            reports.cloned().unwrap_or_default(),
+        );
+        Ok(TransferDraft {
+            out_bill_no,
+            appid: appid.into(),
+            openid,
+            amount,
+            fingerprint,
+            request_body: Value::Object(wx).to_string(),
+            actor: caller.actor(),
+        })
+    }
+
+    /// Queries a transfer by our bill number (admin, or the payee).
+    pub async fn transfer_query(&self, caller: &Caller, body: &Value) -> Result<Value, PayError> {
+        let (client, _) = self.ready()?;
+        let no = OutBillNo::parse(object(body)?.req_str("out_bill_no", 64)?)?;
+        if !caller.admin {
+            let payee = self.orders.transfer_payee(&no).await?;
+            let mine = caller
+                .openid
+                .as_ref()
+                .is_some_and(|o| payee.as_deref() == Some(o.as_str()));
+            if !mine {
+                self.require_admin(caller, "querying another user's transfer")?;
+            }
+        }
+        let answer = client
+            .execute(&api::QueryTransferByOutBillNo {
+                out_bill_no: no.to_string(),
+            })
+            .await?;
+        Ok(serde_json::from_slice(&answer.raw).unwrap_or(Value::Null))
+    }
+
+    /// Queries a transfer by WeChat's bill number (admin).
+    pub async fn transfer_query_by_no(
+        &self,
+        caller: &Caller,
+        body: &Value,
+    ) -> Result<Value, PayError> {
+        let (client, _) = self.ready()?;
+        self.require_admin(caller, "querying transfers by transfer_bill_no")?;
+        let no = TransferBillNo::parse(object(body)?.req_str("transfer_bill_no", 64)?)?;
+        let answer = client
+            .execute(&api::QueryTransferByBillNo {
+                transfer_bill_no: no.to_string(),
+            })
+            .await?;
+        Ok(serde_json::from_slice(&answer.raw).unwrap_or(Value::Null))
+    }
+
+    /// Cancels a transfer the user has not confirmed yet (admin).
+    pub async fn transfer_cancel(&self, caller: &Caller, body: &Value) -> Result<Value, PayError> {
+        let (client, _) = self.ready()?;
+        self.require_admin(caller, "cancelling transfers")?;
+        let no = OutBillNo::parse(object(body)?.req_str("out_bill_no", 64)?)?;
+        let answer = client
+            .execute(&api::CancelTransfer {
+                out_bill_no: no.to_string(),
+            })
+            .await?;
+        Ok(serde_json::from_slice(&answer.raw).unwrap_or(Value::Null))
+    }
+}
