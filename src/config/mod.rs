@@ -165,3 +165,6 @@ impl Config {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
