@@ -12,6 +12,7 @@ pub mod cli;
 mod control;
 mod faults;
 mod ids;
+mod order_routes;
 mod orders;
 mod refunds;
 mod server;

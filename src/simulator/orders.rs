@@ -1,18 +1,12 @@
 //! Orders: JSAPI / APP / H5 / Native ordering, the two queries and close, with WeChat's state
 //! machine NOTPAY → USERPAYING → SUCCESS / PAYERROR, NOTPAY → CLOSED, SUCCESS → REFUND.
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
-use axum::routing::{get, post};
 use serde_json::{Value, json};
-use std::collections::HashMap;
 
 use super::api::{self, Reply, SimError, ok, opt_str, req_fen, req_str};
-use super::server::respond;
 use super::state::{Shared, Sim};
+use super::verify::{check_appid, check_mchid};
 use super::{callbacks, ids};
 use crate::wechatpay::crypto::random_alphanumeric;
 use crate::wechatpay::model::Transaction;
@@ -20,18 +14,31 @@ use crate::wechatpay::model::Transaction;
 /// One simulated order.
 #[derive(Debug, Clone)]
 pub struct Order {
+    /// JSAPI, APP, MWEB or NATIVE.
     pub trade_type: &'static str,
+    /// AppID ordered under.
     pub appid: String,
+    /// Merchant order number.
     pub out_trade_no: String,
+    /// Where TRANSACTION.SUCCESS goes.
     pub notify_url: String,
+    /// Total in fen.
     pub total: i64,
+    /// Echoed once paid.
     pub attach: Option<String>,
+    /// Payer (JSAPI, or assigned on payment).
     pub openid: Option<String>,
+    /// The accepted body: an identical repeat returns `answer`.
     pub request: Value,
+    /// The create answer.
     pub answer: Value,
+    /// Set on payment.
     pub transaction_id: Option<String>,
+    /// trade_state.
     pub state: &'static str,
+    /// Payment time, Unix seconds.
     pub success_time: Option<i64>,
+    /// Sum of refunds not CLOSED, fen.
     pub refunded: i64,
 }
 
@@ -76,7 +83,7 @@ impl Order {
     }
 }
 
-fn order_not_exist() -> SimError {
+pub(super) fn order_not_exist() -> SimError {
     SimError::new(StatusCode::NOT_FOUND, "ORDER_NOT_EXIST", "订单不存在")
 }
 
@@ -86,31 +93,6 @@ fn order_paid() -> SimError {
 
 fn order_closed() -> SimError {
     SimError::new(StatusCode::BAD_REQUEST, "ORDER_CLOSED", "该订单已关闭")
-}
-
-/// Checks the body's `mchid` against the merchant (`MCH_NOT_EXISTS` otherwise).
-pub fn check_mchid(sim: &Sim, v: &Value) -> Result<(), SimError> {
-    let mchid = req_str(v, "/mchid", 32)?;
-    if mchid != sim.cfg.mchid {
-        return Err(SimError::new(
-            StatusCode::BAD_REQUEST,
-            "MCH_NOT_EXISTS",
-            "商户号不存在",
-        ));
-    }
-    Ok(())
-}
-
-/// Checks an `appid` the merchant is bound to (`APPID_MCHID_NOT_MATCH` otherwise).
-pub fn check_appid(sim: &Sim, appid: &str) -> Result<(), SimError> {
-    if !sim.appid_ok(appid) {
-        return Err(SimError::new(
-            StatusCode::BAD_REQUEST,
-            "APPID_MCHID_NOT_MATCH",
-            "appid和mch_id不匹配",
-        ));
-    }
-    Ok(())
 }
 
 fn check_out_trade_no(s: &str) -> Result<(), SimError> {
@@ -139,7 +121,7 @@ fn answer_for(trade_type: &str, prepay_id: &str) -> Value {
 }
 
 impl Sim {
-    fn create_order(self: &Shared, trade_type: &'static str, body: &[u8]) -> Reply {
+    pub(super) fn create_order(self: &Shared, trade_type: &'static str, body: &[u8]) -> Reply {
         let v = api::parse_body(body)?;
         let appid = req_str(&v, "/appid", 32)?;
         check_mchid(self, &v)?;
@@ -262,7 +244,10 @@ impl Sim {
         Ok(serde_json::from_value(order.to_json(&self.cfg.mchid)).unwrap_or_default())
     }
 
-    fn query_mchid(&self, q: &HashMap<String, String>) -> Result<(), SimError> {
+    pub(super) fn query_mchid(
+        &self,
+        q: &std::collections::HashMap<String, String>,
+    ) -> Result<(), SimError> {
         match q.get("mchid") {
             None => Err(SimError::param_at("query", "mchid", "is required")),
             Some(m) if *m != self.cfg.mchid => Err(SimError::new(
@@ -274,7 +259,7 @@ impl Sim {
         }
     }
 
-    fn close_order(&self, out_trade_no: &str, body: &[u8]) -> Reply {
+    pub(super) fn close_order(&self, out_trade_no: &str, body: &[u8]) -> Reply {
         let v = api::parse_body(body)?;
         check_mchid(self, &v)?;
         let mut store = self.store();
@@ -288,81 +273,4 @@ impl Sim {
         order.state = "CLOSED";
         Ok((StatusCode::NO_CONTENT, None))
     }
-}
-
-/// The order routes.
-pub fn router() -> Router<Shared> {
-    Router::new()
-        .route("/v3/pay/transactions/jsapi", post(jsapi))
-        .route("/v3/pay/transactions/app", post(app))
-        .route("/v3/pay/transactions/h5", post(h5))
-        .route("/v3/pay/transactions/native", post(native))
-        .route(
-            "/v3/pay/transactions/out-trade-no/{out_trade_no}",
-            get(by_out_trade_no),
-        )
-        .route(
-            "/v3/pay/transactions/id/{transaction_id}",
-            get(by_transaction_id),
-        )
-        .route(
-            "/v3/pay/transactions/out-trade-no/{out_trade_no}/close",
-            post(close),
-        )
-}
-
-/// JSAPI/小程序下单 — <https://pay.weixin.qq.com/docs/merchant/apis/jsapi-payment/direct-jsons.html>.
-async fn jsapi(State(sim): State<Shared>, body: Bytes) -> Response {
-    respond(sim.create_order("JSAPI", &body))
-}
-
-/// APP下单 — <https://pay.weixin.qq.com/docs/merchant/apis/in-app-payment/direct-jsons.html>.
-async fn app(State(sim): State<Shared>, body: Bytes) -> Response {
-    respond(sim.create_order("APP", &body))
-}
-
-/// H5下单 — <https://pay.weixin.qq.com/docs/merchant/apis/h5-payment/direct-jsons.html>.
-async fn h5(State(sim): State<Shared>, body: Bytes) -> Response {
-    respond(sim.create_order("MWEB", &body))
-}
-
-/// Native下单 — <https://pay.weixin.qq.com/docs/merchant/apis/native-payment/direct-jsons.html>.
-async fn native(State(sim): State<Shared>, body: Bytes) -> Response {
-    respond(sim.create_order("NATIVE", &body))
-}
-
-/// 商户订单号查询订单 — <https://pay.weixin.qq.com/docs/merchant/apis/jsapi-payment/query-by-out-trade-no.html>.
-async fn by_out_trade_no(
-    State(sim): State<Shared>,
-    Path(no): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    respond(sim.query_mchid(&q).and_then(|_| {
-        let store = sim.store();
-        let order = store.orders.get(&no).ok_or_else(order_not_exist)?;
-        ok(order.to_json(&sim.cfg.mchid))
-    }))
-}
-
-/// 微信支付订单号查询订单 — <https://pay.weixin.qq.com/docs/merchant/apis/jsapi-payment/query-by-wx-trade-no.html>.
-/// Only paid orders have a transaction id, so before payment this is `ORDER_NOT_EXIST`.
-async fn by_transaction_id(
-    State(sim): State<Shared>,
-    Path(id): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    respond(sim.query_mchid(&q).and_then(|_| {
-        let store = sim.store();
-        let order = store
-            .orders
-            .values()
-            .find(|o| o.transaction_id.as_deref() == Some(id.as_str()))
-            .ok_or_else(order_not_exist)?;
-        ok(order.to_json(&sim.cfg.mchid))
-    }))
-}
-
-/// 关闭订单 — <https://pay.weixin.qq.com/docs/merchant/apis/jsapi-payment/close-order.html>. 204, signed.
-async fn close(State(sim): State<Shared>, Path(no): Path<String>, body: Bytes) -> Response {
-    respond(sim.close_order(&no, &body))
 }

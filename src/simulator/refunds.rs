@@ -19,15 +19,25 @@ use crate::wechatpay::model::RefundAmount;
 /// One simulated refund.
 #[derive(Debug, Clone)]
 pub struct RefundRecord {
+    /// Merchant refund number.
     pub out_refund_no: String,
+    /// WeChat's refund id.
     pub refund_id: String,
+    /// The order.
     pub out_trade_no: String,
+    /// The order's transaction.
     pub transaction_id: String,
+    /// PROCESSING, SUCCESS, ABNORMAL or CLOSED.
     pub status: &'static str,
+    /// Order total, fen.
     pub total: i64,
+    /// Refund amount, fen.
     pub refund: i64,
+    /// Where REFUND.* goes, if given.
     pub notify_url: Option<String>,
+    /// Unix seconds.
     pub create_time: i64,
+    /// Unix seconds, once SUCCESS.
     pub success_time: Option<i64>,
 }
 

@@ -15,7 +15,7 @@ use axum::routing::get;
 use super::api::{ErrorInfo, SimError};
 use super::faults::{self, Fault};
 use super::state::{RequestRecord, Shared};
-use super::{control, ids, orders, refunds, transfers, verify};
+use super::{control, ids, order_routes, refunds, transfers, verify};
 use crate::wechatpay::crypto::{
     self, HEADER_NONCE, HEADER_REQUEST_ID, HEADER_SERIAL, HEADER_SIGNATURE, HEADER_TIMESTAMP,
     SIGNTEST_PREFIX, random_alphanumeric,
@@ -94,7 +94,7 @@ pub async fn serve(
 
 fn router(sim: Shared) -> Router {
     let v3 = Router::new()
-        .merge(orders::router())
+        .merge(order_routes::router())
         .merge(refunds::router())
         .merge(transfers::router())
         .route("/v3/certificates", get(certificates))

@@ -12,10 +12,10 @@ use axum::{Extension, Router};
 use serde_json::{Value, json};
 
 use super::api::{self, Reply, SimError, ok, opt_str, req_fen, req_str};
-use super::orders::check_appid;
 use super::server::respond;
 use super::state::{Shared, Sim};
 use super::verify::Authed;
+use super::verify::check_appid;
 use super::{callbacks, ids};
 use crate::wechatpay::crypto::{HEADER_SERIAL, random_alphanumeric};
 use crate::wechatpay::model::TransferBill;
@@ -26,17 +26,29 @@ pub const USER_NAME_THRESHOLD: i64 = 200_000;
 /// One simulated transfer bill.
 #[derive(Debug, Clone)]
 pub struct Transfer {
+    /// Merchant bill number.
     pub out_bill_no: String,
+    /// WeChat's bill number.
     pub transfer_bill_no: String,
+    /// AppID.
     pub appid: String,
+    /// Payee.
     pub openid: String,
+    /// Fen.
     pub amount: i64,
+    /// Shown to the payee.
     pub remark: String,
+    /// Transfer state.
     pub state: &'static str,
+    /// For `wx.requestMerchantTransfer`.
     pub package_info: String,
+    /// Set on FAIL.
     pub fail_reason: Option<String>,
+    /// Where MCHTRANSFER.BILL.FINISHED goes, if given.
     pub notify_url: Option<String>,
+    /// Unix seconds.
     pub create_time: i64,
+    /// Unix seconds.
     pub update_time: i64,
 }
 

@@ -5,7 +5,9 @@
 
 use axum::http::{HeaderMap, StatusCode};
 
-use super::api::SimError;
+use serde_json::Value;
+
+use super::api::{SimError, req_str};
 use super::state::Sim;
 use crate::wechatpay::crypto::{self, HEADER_SERIAL, VerifyError};
 
@@ -89,4 +91,29 @@ pub fn authenticate(
 /// a number; the message is rebuilt from the same text so leading zeros cannot sneak by.
 fn parse_ts(ts: &str) -> i64 {
     ts.trim().parse().unwrap_or_default()
+}
+
+/// Checks the body's `mchid` against the merchant (`MCH_NOT_EXISTS` otherwise).
+pub fn check_mchid(sim: &Sim, v: &Value) -> Result<(), SimError> {
+    let mchid = req_str(v, "/mchid", 32)?;
+    if mchid != sim.cfg.mchid {
+        return Err(SimError::new(
+            StatusCode::BAD_REQUEST,
+            "MCH_NOT_EXISTS",
+            "商户号不存在",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks an `appid` the merchant is bound to (`APPID_MCHID_NOT_MATCH` otherwise).
+pub fn check_appid(sim: &Sim, appid: &str) -> Result<(), SimError> {
+    if !sim.appid_ok(appid) {
+        return Err(SimError::new(
+            StatusCode::BAD_REQUEST,
+            "APPID_MCHID_NOT_MATCH",
+            "appid和mch_id不匹配",
+        ));
+    }
+    Ok(())
 }
