@@ -8,6 +8,7 @@ pub mod config;
 pub mod http;
 pub mod pay;
 pub mod report;
+pub mod simulator;
 pub mod startup;
 pub mod telemetry;
 pub mod wechatpay;

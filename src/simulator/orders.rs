@@ -1,0 +1,276 @@
+//! Orders: JSAPI / APP / H5 / Native ordering, the two queries and close, with WeChat's state
+//! machine NOTPAY → USERPAYING → SUCCESS / PAYERROR, NOTPAY → CLOSED, SUCCESS → REFUND.
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use super::api::{self, Reply, SimError, ok, opt_str, req_fen, req_str};
+use super::state::{Shared, Sim};
+use super::verify::{check_appid, check_mchid};
+use super::{callbacks, ids};
+use crate::wechatpay::crypto::random_alphanumeric;
+use crate::wechatpay::model::Transaction;
+
+/// One simulated order.
+#[derive(Debug, Clone)]
+pub struct Order {
+    /// JSAPI, APP, MWEB or NATIVE.
+    pub trade_type: &'static str,
+    /// AppID ordered under.
+    pub appid: String,
+    /// Merchant order number.
+    pub out_trade_no: String,
+    /// Where TRANSACTION.SUCCESS goes.
+    pub notify_url: String,
+    /// Total in fen.
+    pub total: i64,
+    /// Echoed once paid.
+    pub attach: Option<String>,
+    /// Payer (JSAPI, or assigned on payment).
+    pub openid: Option<String>,
+    /// The accepted body: an identical repeat returns `answer`.
+    pub request: Value,
+    /// The create answer.
+    pub answer: Value,
+    /// Set on payment.
+    pub transaction_id: Option<String>,
+    /// trade_state.
+    pub state: &'static str,
+    /// Payment time, Unix seconds.
+    pub success_time: Option<i64>,
+    /// Sum of refunds not CLOSED, fen.
+    pub refunded: i64,
+}
+
+fn desc(state: &str) -> &'static str {
+    match state {
+        "NOTPAY" => "未支付",
+        "USERPAYING" => "用户支付中",
+        "SUCCESS" => "支付成功",
+        "PAYERROR" => "支付失败",
+        "CLOSED" => "已关闭",
+        "REFUND" => "转入退款",
+        _ => "",
+    }
+}
+
+impl Order {
+    /// The order as query and `TRANSACTION.SUCCESS` show it.
+    pub fn to_json(&self, mchid: &str) -> Value {
+        let paid = self.success_time.is_some();
+        let mut v = json!({
+            "appid": self.appid, "mchid": mchid, "out_trade_no": self.out_trade_no,
+            "trade_type": self.trade_type, "trade_state": self.state,
+            "trade_state_desc": desc(self.state),
+            "amount": {"total": self.total, "currency": "CNY", "payer_currency": "CNY"},
+        });
+        if let Some(id) = &self.transaction_id {
+            v["transaction_id"] = json!(id);
+        }
+        if paid {
+            v["bank_type"] = json!("OTHERS");
+            v["success_time"] = json!(ids::rfc3339(self.success_time.unwrap_or_default()));
+            v["amount"]["payer_total"] = json!(self.total);
+            v["attach"] = json!(self.attach.clone().unwrap_or_default());
+        }
+        if let Some(openid) = &self.openid {
+            v["payer"] = json!({"openid": openid});
+        }
+        v
+    }
+    fn is_paid(&self) -> bool {
+        matches!(self.state, "SUCCESS" | "REFUND")
+    }
+}
+
+pub(super) fn order_not_exist() -> SimError {
+    SimError::new(StatusCode::NOT_FOUND, "ORDER_NOT_EXIST", "订单不存在")
+}
+
+fn order_paid() -> SimError {
+    SimError::new(StatusCode::BAD_REQUEST, "ORDERPAID", "该订单已支付")
+}
+
+fn order_closed() -> SimError {
+    SimError::new(StatusCode::BAD_REQUEST, "ORDER_CLOSED", "该订单已关闭")
+}
+
+fn check_out_trade_no(s: &str) -> Result<(), SimError> {
+    let ok_chars = s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_-|*".contains(c));
+    if !(6..=32).contains(&s.len()) || !ok_chars {
+        return Err(SimError::param(
+            "/out_trade_no",
+            "must be 6-32 characters of [0-9A-Za-z_-|*]",
+        ));
+    }
+    Ok(())
+}
+
+fn answer_for(trade_type: &str, prepay_id: &str) -> Value {
+    match trade_type {
+        "NATIVE" => {
+            json!({"code_url": format!("weixin://wxpay/bizpayurl?pr={}", random_alphanumeric(9))})
+        }
+        "MWEB" => json!({"h5_url": format!(
+            "https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb?prepay_id={prepay_id}&package={}",
+            ids::digits(10))}),
+        _ => json!({"prepay_id": prepay_id}),
+    }
+}
+
+impl Sim {
+    pub(super) fn create_order(self: &Shared, trade_type: &'static str, body: &[u8]) -> Reply {
+        let v = api::parse_body(body)?;
+        let appid = req_str(&v, "/appid", 32)?;
+        check_mchid(self, &v)?;
+        check_appid(self, appid)?;
+        req_str(&v, "/description", 127)?;
+        let out_trade_no = req_str(&v, "/out_trade_no", 32)?;
+        check_out_trade_no(out_trade_no)?;
+        let notify_url = req_str(&v, "/notify_url", 255)?;
+        api::check_notify_url(notify_url, "/notify_url", 255)?;
+        let total = req_fen(&v, "/amount/total")?;
+        if opt_str(&v, "/amount/currency", 16)?.is_some_and(|c| c != "CNY") {
+            return Err(SimError::param("/amount/currency", "only CNY is supported"));
+        }
+        let attach = opt_str(&v, "/attach", 128)?.map(str::to_string);
+        let openid = match trade_type {
+            "JSAPI" => Some(req_str(&v, "/payer/openid", 128)?.to_string()),
+            _ => None,
+        };
+        if trade_type == "MWEB" {
+            req_str(&v, "/scene_info/payer_client_ip", 45)?;
+            req_str(&v, "/scene_info/h5_info/type", 32)?;
+        }
+        let mut store = self.store();
+        if let Some(existing) = store.orders.get(out_trade_no) {
+            return match existing.state {
+                _ if existing.is_paid() => Err(order_paid()),
+                "CLOSED" => Err(order_closed()),
+                _ if existing.request == v && existing.trade_type == trade_type => {
+                    ok(existing.answer.clone())
+                }
+                _ => Err(SimError::new(
+                    StatusCode::FORBIDDEN,
+                    "OUT_TRADE_NO_USED",
+                    "商户订单号重复",
+                )),
+            };
+        }
+        let prepay_id = format!("wx{}", ids::digits(32));
+        let answer = answer_for(trade_type, &prepay_id);
+        let order = Order {
+            trade_type,
+            appid: appid.to_string(),
+            out_trade_no: out_trade_no.to_string(),
+            notify_url: notify_url.to_string(),
+            total,
+            attach,
+            openid,
+            request: v.clone(),
+            answer: answer.clone(),
+            transaction_id: None,
+            state: "NOTPAY",
+            success_time: None,
+            refunded: 0,
+        };
+        store.orders.insert(out_trade_no.to_string(), order);
+        drop(store);
+        if let Some(after) = self.cfg.auto_pay_after {
+            let (sim, no) = (self.clone(), out_trade_no.to_string());
+            tokio::spawn(async move {
+                if sim.sleep(after).await {
+                    let _ = sim.pay(&no);
+                }
+            });
+        }
+        ok(answer)
+    }
+
+    /// The user pays: NOTPAY/USERPAYING → SUCCESS, then `TRANSACTION.SUCCESS`.
+    pub fn pay(self: &Shared, out_trade_no: &str) -> Result<Transaction, SimError> {
+        let mut store = self.store();
+        let order = store
+            .orders
+            .get_mut(out_trade_no)
+            .ok_or_else(order_not_exist)?;
+        match order.state {
+            "NOTPAY" | "USERPAYING" => {}
+            "CLOSED" => return Err(order_closed()),
+            _ if order.is_paid() => return Err(order_paid()),
+            other => {
+                return Err(SimError::new(
+                    StatusCode::BAD_REQUEST,
+                    "INVALID_REQUEST",
+                    format!("order is {other}"),
+                ));
+            }
+        }
+        order.state = "USERPAYING";
+        let stale = order.to_json(&self.cfg.mchid);
+        order.state = "SUCCESS";
+        order.transaction_id = Some(format!("4200{}", ids::digits(24)));
+        order.success_time = Some(self.now());
+        order
+            .openid
+            .get_or_insert_with(|| format!("oSim{}", random_alphanumeric(24)));
+        let now = order.to_json(&self.cfg.mchid);
+        let url = order.notify_url.clone();
+        drop(store);
+        let n = callbacks::Notice::new(
+            "TRANSACTION.SUCCESS",
+            "支付成功",
+            "transaction",
+            now.clone(),
+        );
+        callbacks::spawn(self, &url, n.with_stale(stale));
+        Ok(serde_json::from_value(now).unwrap_or_default())
+    }
+
+    /// The payment fails: NOTPAY/USERPAYING → PAYERROR (no callback, as on WeChat).
+    pub fn fail_payment(self: &Shared, out_trade_no: &str) -> Result<Transaction, SimError> {
+        let mut store = self.store();
+        let order = store
+            .orders
+            .get_mut(out_trade_no)
+            .ok_or_else(order_not_exist)?;
+        match order.state {
+            "NOTPAY" | "USERPAYING" => order.state = "PAYERROR",
+            "CLOSED" => return Err(order_closed()),
+            _ => return Err(order_paid()),
+        }
+        Ok(serde_json::from_value(order.to_json(&self.cfg.mchid)).unwrap_or_default())
+    }
+
+    pub(super) fn query_mchid(
+        &self,
+        q: &std::collections::HashMap<String, String>,
+    ) -> Result<(), SimError> {
+        match q.get("mchid") {
+            None => Err(SimError::param_at("query", "mchid", "is required")),
+            Some(m) if *m != self.cfg.mchid => Err(SimError::new(
+                StatusCode::BAD_REQUEST,
+                "MCH_NOT_EXISTS",
+                "商户号不存在",
+            )),
+            Some(_) => Ok(()),
+        }
+    }
+
+    pub(super) fn close_order(&self, out_trade_no: &str, body: &[u8]) -> Reply {
+        let v = api::parse_body(body)?;
+        check_mchid(self, &v)?;
+        let mut store = self.store();
+        let order = store
+            .orders
+            .get_mut(out_trade_no)
+            .ok_or_else(order_not_exist)?;
+        if order.is_paid() {
+            return Err(order_paid());
+        }
+        order.state = "CLOSED";
+        Ok((StatusCode::NO_CONTENT, None))
+    }
+}
