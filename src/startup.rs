@@ -53,14 +53,17 @@ impl Application {
     pub async fn build(config: Config, parts: Parts) -> std::io::Result<Self> {
         let addr = format!("{}:{}", config.host, config.port);
         let listener = TcpListener::bind(&addr).await?;
+        Ok(Self::from_listener(listener, config, parts))
+    }
+
+    /// Uses an already bound listener (tests bind first so the simulator knows where to call back).
+    pub fn from_listener(listener: TcpListener, config: Config, parts: Parts) -> Self {
         let pay = Payments::new(Arc::new(config), parts.orders, parts.clock);
-        Ok(Self {
-            listener,
-            state: AppState {
-                pay,
-                store_kind: parts.store_kind,
-            },
-        })
+        let state = AppState {
+            pay,
+            store_kind: parts.store_kind,
+        };
+        Self { listener, state }
     }
 
     /// The bound address.

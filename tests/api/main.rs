@@ -1,0 +1,7 @@
+//! End-to-end tests: the real server against the simulator, over HTTP.
+
+mod callbacks;
+mod errors;
+mod money;
+mod orders;
+mod support;
