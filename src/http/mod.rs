@@ -6,6 +6,7 @@ pub mod envelope;
 pub mod health;
 pub mod identity;
 pub mod routes;
+pub mod trace;
 
 use axum::Router;
 use axum::extract::rejection::BytesRejection;
@@ -40,7 +41,8 @@ pub fn router(state: AppState) -> Router {
         .route("/wechatpay/{kind}", post(forward))
         .route("/", post(root))
         .fallback(not_found)
-        .layer(DefaultBodyLimit::max(limit));
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn(trace::trace));
     if let Some(cors) = cors {
         app = app.layer(cors);
     }
