@@ -5,4 +5,5 @@
 //! (the ledger). `simulator` is a local WeChat Pay that shares the protocol code only.
 
 pub mod pay;
+pub mod store;
 pub mod wechatpay;
