@@ -1,4 +1,4 @@
--- pay-common ledger, MySQL / MariaDB (InnoDB, utf8mb4_bin so keys compare byte for byte). Times are Unix seconds; money is integer fen.
+-- pay-common ledger, MySQL / MariaDB (InnoDB, utf8mb4_bin so keys compare byte for byte). Times are Unix seconds, money is integer fen.
 CREATE TABLE IF NOT EXISTS pay_orders (
     out_trade_no      VARCHAR(32) PRIMARY KEY,
     owner             VARCHAR(128),
@@ -66,7 +66,8 @@ CREATE TABLE IF NOT EXISTS pay_notifications (
     received_at     BIGINT NOT NULL
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 CREATE TABLE IF NOT EXISTS pay_events (
-    id              VARCHAR(64) PRIMARY KEY,
+    seq             BIGINT AUTO_INCREMENT PRIMARY KEY,
+    id              VARCHAR(64) NOT NULL UNIQUE,
     event_type      VARCHAR(64) NOT NULL,
     created_at      BIGINT NOT NULL,
     payload         TEXT NOT NULL,

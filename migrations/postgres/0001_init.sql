@@ -1,4 +1,4 @@
--- pay-common ledger, PostgreSQL. Times are Unix seconds; money is integer fen.
+-- pay-common ledger, PostgreSQL. Times are Unix seconds, money is integer fen.
 CREATE TABLE IF NOT EXISTS pay_orders (
     out_trade_no      TEXT PRIMARY KEY,
     owner             TEXT,
@@ -66,7 +66,8 @@ CREATE TABLE IF NOT EXISTS pay_notifications (
     received_at     BIGINT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS pay_events (
-    id              TEXT PRIMARY KEY,
+    seq             BIGSERIAL PRIMARY KEY,
+    id              TEXT NOT NULL UNIQUE,
     event_type      TEXT NOT NULL,
     created_at      BIGINT NOT NULL,
     payload         TEXT NOT NULL,

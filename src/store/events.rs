@@ -64,13 +64,13 @@ impl Ledger {
         Ok(id)
     }
 
-    /// Outbox events, oldest first, with their delivery state.
+    /// Outbox events in the order they were written, with their delivery state.
     pub async fn events(&self, filter: &EventFilter) -> Result<Vec<EventView>, StoreError> {
         let limit = if filter.limit > 0 { filter.limit } else { 100 };
         let sql = format!(
             "SELECT id, event_type, created_at, payload, delivered_at, attempts, last_error, \
              next_attempt_at FROM pay_events WHERE (? = '' OR event_type = ?) {} \
-             ORDER BY created_at, id LIMIT ?",
+             ORDER BY seq LIMIT ?",
             if filter.undelivered_only {
                 "AND delivered_at IS NULL"
             } else {
@@ -91,7 +91,7 @@ impl Ledger {
     pub(super) async fn events_by_claim(&self, token: &str) -> Result<Vec<EventView>, StoreError> {
         let rows = sqlx::query(&self.sql(
             "SELECT id, event_type, created_at, payload, delivered_at, attempts, last_error, \
-             next_attempt_at FROM pay_events WHERE claimed_by = ? ORDER BY created_at, id",
+             next_attempt_at FROM pay_events WHERE claimed_by = ? ORDER BY seq",
         ))
         .bind(token.to_string())
         .fetch_all(&self.pool)
