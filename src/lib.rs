@@ -10,5 +10,6 @@ pub mod pay;
 pub mod report;
 pub mod simulator;
 pub mod startup;
+pub mod store;
 pub mod telemetry;
 pub mod wechatpay;

@@ -1,0 +1,109 @@
+//! The ledger's one error type. Business refusals travel as [`ServiceError`]s unchanged;
+//! everything else becomes `ServiceError::storage` at the `OrderService` boundary.
+
+use crate::pay::service::ServiceError;
+
+/// What can go wrong in the ledger.
+#[derive(Debug)]
+pub enum StoreError {
+    /// The database URL's scheme is not sqlite, postgres or mysql.
+    UnsupportedUrl(String),
+    /// A query or connection failed.
+    Database(sqlx::Error),
+    /// A migration could not be applied.
+    Migration {
+        /// The migration's version number.
+        version: i64,
+        /// Why.
+        source: sqlx::Error,
+    },
+    /// A stored value could not be read back (e.g. an unknown state name).
+    Corrupt(String),
+    /// A business rule refused the request.
+    Refused(ServiceError),
+}
+
+impl StoreError {
+    /// Deadlocks, serialization failures and busy databases: the transaction may be retried.
+    pub fn is_retryable(&self) -> bool {
+        let Self::Database(sqlx::Error::Database(db)) = self else {
+            return false;
+        };
+        let code = db.code().unwrap_or_default();
+        // PostgreSQL serialization/deadlock, MySQL deadlock (SQLSTATE 40001) and lock wait
+        // timeout (HY000 with "Lock wait"), SQLite BUSY/LOCKED and their extended codes.
+        matches!(code.as_ref(), "40001" | "40P01" | "5" | "6" | "261" | "517")
+            || db.message().contains("Lock wait timeout")
+            || db.message().contains("Deadlock")
+    }
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::UnsupportedUrl(s) => write!(
+                f,
+                "unsupported database URL scheme `{s}` (use sqlite, postgres or mysql)"
+            ),
+            Self::Database(e) => write!(f, "database error: {e}"),
+            Self::Migration { version, source } => {
+                write!(f, "migration {version:04} failed: {source}")
+            }
+            Self::Corrupt(s) => write!(f, "corrupt ledger row: {s}"),
+            Self::Refused(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Database(e) | Self::Migration { source: e, .. } => Some(e),
+            Self::Refused(e) => Some(e),
+            Self::UnsupportedUrl(_) | Self::Corrupt(_) => None,
+        }
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Database(e)
+    }
+}
+
+impl From<ServiceError> for StoreError {
+    fn from(e: ServiceError) -> Self {
+        Self::Refused(e)
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Refused(e) => e,
+            other => {
+                tracing::error!(error = %other, "ledger storage failure");
+                ServiceError::storage(other)
+            }
+        }
+    }
+}
+
+/// Runs an async transaction body again (a few times, with a short backoff) when the
+/// database reports a deadlock or a busy lock.
+macro_rules! retrying {
+    ($body:expr) => {{
+        let mut attempt: u32 = 0;
+        loop {
+            match $body.await {
+                Err(e) if e.is_retryable() && attempt < 5 => {
+                    attempt += 1;
+                    tracing::debug!(error = %e, attempt, "retrying ledger transaction");
+                    tokio::time::sleep(std::time::Duration::from_millis(5 << attempt)).await;
+                }
+                other => break other,
+            }
+        }
+    }};
+}
+pub(crate) use retrying;

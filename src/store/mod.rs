@@ -1,0 +1,254 @@
+//! The persistent order ledger: [`Ledger`] implements [`crate::pay::service::OrderService`] on
+//! sqlx's `any` driver for SQLite, PostgreSQL and MySQL/MariaDB, chosen by the database URL.
+//! Every use case is one atomic, idempotent SQL transaction (status-guarded updates, unique
+//! keys); every state change writes an event row to the outbox in the same transaction.
+//!
+//! SQLite runs with WAL and a busy timeout, every write transaction starts with
+//! `BEGIN IMMEDIATE` (no read→write upgrade deadlocks between processes), and the pool holds a
+//! single connection: SQLite admits one writer at a time anyway, so in-process writers queue on
+//! the pool instead of spinning on `SQLITE_BUSY`.
+
+mod claim;
+pub mod dispatch;
+mod error;
+mod events;
+mod migrate;
+mod orders;
+pub mod reconcile;
+mod refunds;
+mod rows;
+mod service;
+mod transfers;
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{Any, AnyPool, Executor, Transaction};
+
+pub use dispatch::{DispatchSummary, EventDispatcher};
+pub use error::StoreError;
+pub use events::{EventFilter, EventView};
+pub use reconcile::{ReconcileSettings, ReconcileSummary, Reconciler};
+pub use transfers::TransferView;
+
+/// Which SQL dialect a ledger speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite 3 (a local file).
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+    /// MySQL or MariaDB.
+    MySql,
+}
+
+impl Backend {
+    /// The backend a database URL names.
+    pub fn from_url(url: &str) -> Result<Self, StoreError> {
+        let scheme = url.split(':').next().unwrap_or_default();
+        match scheme {
+            "sqlite" => Ok(Self::Sqlite),
+            "postgres" | "postgresql" => Ok(Self::Postgres),
+            "mysql" => Ok(Self::MySql),
+            _ => Err(StoreError::UnsupportedUrl(scheme.to_string())),
+        }
+    }
+}
+
+/// A clock in Unix seconds; injectable so tests control time.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// The system clock.
+pub fn system_clock() -> Clock {
+    Arc::new(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64)
+    })
+}
+
+/// The order ledger: a cheap-to-clone handle on a connection pool.
+#[derive(Clone)]
+pub struct Ledger {
+    pool: AnyPool,
+    backend: Backend,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Ledger {
+    /// Connects to `url` (`sqlite://…`, `postgres://…`, `mysql://…`) and applies migrations.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
+        let options = match backend {
+            Backend::Sqlite => options.max_connections(1).after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                    conn.execute("PRAGMA busy_timeout = 5000").await?;
+                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    Ok(())
+                })
+            }),
+            Backend::Postgres | Backend::MySql => options.max_connections(10),
+        };
+        let pool = options.connect(url).await?;
+        let ledger = Self {
+            pool,
+            backend,
+            clock: system_clock(),
+        };
+        migrate::run(&ledger).await?;
+        Ok(ledger)
+    }
+
+    /// Replaces the clock (tests).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The dialect in use.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes the pool (waits for connections to be returned).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    fn now(&self) -> i64 {
+        (self.clock)()
+    }
+
+    /// Rewrites `?` placeholders to `$1..$n` for PostgreSQL; SQL is written once with `?`.
+    fn sql<'a>(&self, query: &'a str) -> Cow<'a, str> {
+        match self.backend {
+            Backend::Postgres => Cow::Owned(numbered_placeholders(query)),
+            Backend::Sqlite | Backend::MySql => Cow::Borrowed(query),
+        }
+    }
+
+    /// `INSERT … ` that silently skips a row whose key exists, in this backend's dialect
+    /// (placeholders already rewritten). `rest` is `table (cols) VALUES (…)`.
+    fn insert_ignore(&self, rest: &str) -> String {
+        let q = match self.backend {
+            Backend::MySql => format!("INSERT IGNORE INTO {rest}"),
+            Backend::Sqlite | Backend::Postgres => {
+                format!("INSERT INTO {rest} ON CONFLICT DO NOTHING")
+            }
+        };
+        self.sql(&q).into_owned()
+    }
+
+    /// Starts a write transaction; on SQLite it takes the write lock up front.
+    async fn begin(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres | Backend::MySql => self.pool.begin().await?,
+        })
+    }
+}
+
+/// `?` → `$n`, leaving quoted strings alone.
+fn numbered_placeholders(query: &str) -> String {
+    let mut out = String::with_capacity(query.len() + 8);
+    let mut n = 0;
+    let mut in_quote = false;
+    for c in query.chars() {
+        match c {
+            '\'' => {
+                in_quote = !in_quote;
+                out.push(c);
+            }
+            '?' if !in_quote => {
+                n += 1;
+                out.push('$');
+                out.push_str(&n.to_string());
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// A fresh random identifier: `prefix` + 24 hex characters.
+fn random_id(prefix: &str) -> String {
+    let mut bytes = [0u8; 12];
+    aws_lc_rs::rand::fill(&mut bytes).expect("system randomness");
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{prefix}{hex}")
+}
+
+/// Whether the process runs inside a Tencent SCF cloud function.
+fn in_cloud_function() -> bool {
+    ["SCF_FUNCTIONNAME", "TENCENTCLOUD_RUNENV"]
+        .iter()
+        .any(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty()))
+}
+
+/// The database URL used when `DATABASE_URL` is unset: a SQLite file under `./data`
+/// locally, or under `/tmp` in a cloud function (the only writable place there).
+pub fn default_database_url() -> String {
+    if in_cloud_function() {
+        warn_if_ephemeral("sqlite:");
+        return "sqlite:///tmp/pay-common.db?mode=rwc".into();
+    }
+    if let Err(e) = std::fs::create_dir_all("./data") {
+        tracing::warn!(error = %e, "could not create ./data for the SQLite ledger");
+    }
+    "sqlite://./data/pay-common.db?mode=rwc".into()
+}
+
+/// Warns loudly when a cloud function keeps its ledger in SQLite: each instance has its own
+/// `/tmp`, which disappears when the instance is recycled.
+pub fn warn_if_ephemeral(url: &str) {
+    if in_cloud_function() && url.starts_with("sqlite:") {
+        tracing::warn!(
+            "SQLite ledger inside a cloud function: it is per-instance and NOT durable; orders, \
+             refunds and events are lost when the instance is recycled. Set DATABASE_URL to a \
+             MySQL or PostgreSQL database."
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_for_postgres_outside_quotes() {
+        assert_eq!(
+            numbered_placeholders("UPDATE t SET a = ?, b = '?' WHERE c = ? AND d IN (?, ?)"),
+            "UPDATE t SET a = $1, b = '?' WHERE c = $2 AND d IN ($3, $4)"
+        );
+    }
+
+    #[test]
+    fn backends_are_chosen_by_url_scheme() {
+        assert_eq!(Backend::from_url("sqlite://x.db").unwrap(), Backend::Sqlite);
+        assert_eq!(
+            Backend::from_url("postgresql://h/db").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(Backend::from_url("mysql://h/db").unwrap(), Backend::MySql);
+        assert!(Backend::from_url("redis://h").is_err());
+    }
+
+    #[test]
+    fn random_ids_differ() {
+        assert_ne!(random_id("evt_"), random_id("evt_"));
+        assert_eq!(random_id("evt_").len(), 28);
+    }
+}

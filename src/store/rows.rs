@@ -1,0 +1,99 @@
+//! Reading ledger rows back through the `any` driver: column lists, and decoders that accept
+//! MySQL's TEXT (which the any driver reports as a blob) as well as ordinary text.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::StoreError;
+use crate::pay::service::{OrderState, OrderView, Prepay, RefundRecord};
+
+/// The columns [`order_view`] reads, in a SELECT list.
+pub(super) const ORDER_COLUMNS: &str = "out_trade_no, owner, appid, mchid, trade_type, amount, \
+    currency, description, state, transaction_id, refunded, refund_pending, created_at, \
+    paid_at, expires_at";
+
+/// The columns [`refund_record`] reads.
+pub(super) const REFUND_COLUMNS: &str =
+    "out_refund_no, out_trade_no, transaction_id, amount, order_total, state, refund_id";
+
+/// An optional text column.
+pub(super) fn text(row: &AnyRow, col: &str) -> Result<Option<String>, StoreError> {
+    match row.try_get::<Option<String>, _>(col) {
+        Ok(v) => Ok(v),
+        Err(_) => {
+            let bytes: Option<Vec<u8>> = row.try_get(col)?;
+            bytes
+                .map(|b| String::from_utf8(b).map_err(|_| corrupt(col, "is not UTF-8")))
+                .transpose()
+        }
+    }
+}
+
+/// A required text column.
+pub(super) fn req_text(row: &AnyRow, col: &str) -> Result<String, StoreError> {
+    text(row, col)?.ok_or_else(|| corrupt(col, "is NULL"))
+}
+
+/// A required integer column.
+pub(super) fn int(row: &AnyRow, col: &str) -> Result<i64, StoreError> {
+    Ok(row.try_get::<i64, _>(col)?)
+}
+
+/// An optional integer column.
+pub(super) fn opt_int(row: &AnyRow, col: &str) -> Result<Option<i64>, StoreError> {
+    Ok(row.try_get::<Option<i64>, _>(col)?)
+}
+
+fn corrupt(col: &str, what: &str) -> StoreError {
+    StoreError::Corrupt(format!("column {col} {what}"))
+}
+
+/// An order row (without its refunds).
+pub(super) fn order_view(row: &AnyRow) -> Result<OrderView, StoreError> {
+    let state = req_text(row, "state")?;
+    Ok(OrderView {
+        out_trade_no: req_text(row, "out_trade_no")?,
+        owner: text(row, "owner")?,
+        appid: req_text(row, "appid")?,
+        mchid: req_text(row, "mchid")?,
+        trade_type: req_text(row, "trade_type")?,
+        amount: int(row, "amount")?,
+        currency: req_text(row, "currency")?,
+        description: req_text(row, "description")?,
+        state: OrderState::parse(&state)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown order state {state}")))?,
+        transaction_id: text(row, "transaction_id")?,
+        refunded: int(row, "refunded")?,
+        refund_pending: int(row, "refund_pending")?,
+        created_at: int(row, "created_at")?,
+        paid_at: opt_int(row, "paid_at")?,
+        expires_at: int(row, "expires_at")?,
+        refunds: Vec::new(),
+    })
+}
+
+/// The stored prepay of an order row selected with prepay columns, if WeChat answered.
+pub(super) fn prepay(row: &AnyRow) -> Result<Option<Prepay>, StoreError> {
+    let Some(created_at) = opt_int(row, "prepay_created_at")? else {
+        return Ok(None);
+    };
+    Ok(Some(Prepay {
+        prepay_id: text(row, "prepay_id")?,
+        code_url: text(row, "code_url")?,
+        h5_url: text(row, "h5_url")?,
+        created_at,
+    }))
+}
+
+/// A refund row.
+pub(super) fn refund_record(row: &AnyRow) -> Result<RefundRecord, StoreError> {
+    Ok(RefundRecord {
+        out_refund_no: req_text(row, "out_refund_no")?,
+        out_trade_no: req_text(row, "out_trade_no")?,
+        transaction_id: text(row, "transaction_id")?,
+        amount: int(row, "amount")?,
+        order_total: int(row, "order_total")?,
+        state: req_text(row, "state")?,
+        refund_id: text(row, "refund_id")?,
+    })
+}

@@ -1,0 +1,88 @@
+//! Races: duplicate callbacks, competing refunds, instances starting together.
+
+use crate::support::*;
+use pay_common::pay::service::*;
+
+pub async fn a_hundred_identical_pay_notices_make_one_paid_and_one_event(db: TestDb) {
+    db.ledger
+        .record_order(&order("ORDER_2001", ALICE, 20, "Tea"))
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..100)
+        .map(|i| {
+            let ledger = db.ledger.clone();
+            // Half replay one notification id, half are query results without one.
+            let id = (i % 2 == 0).then_some("notify-same");
+            tokio::spawn(async move {
+                ledger
+                    .payment_notified(&notice(id, paid("ORDER_2001", 20)))
+                    .await
+            })
+        })
+        .collect();
+    let mut applied = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(NoticeOutcome::Applied) => applied += 1,
+            Ok(NoticeOutcome::Duplicate) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(applied, 1);
+    assert_eq!(order_view(&db, "ORDER_2001").await.state, OrderState::Paid);
+    assert_eq!(db.events("order.paid").await.len(), 1);
+}
+
+pub async fn twenty_concurrent_refunds_never_exceed_the_paid_total(db: TestDb) {
+    paid_order(&db, "ORDER_2002", ALICE, 100).await;
+    // Two ledgers, as two instances would be.
+    let other = db.another_instance().await;
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let ledger = if i % 2 == 0 {
+                db.ledger.clone()
+            } else {
+                other.clone()
+            };
+            let amount = if i % 5 == 0 { None } else { Some(15) };
+            let d = refund_draft(&format!("R{i}"), "ORDER_2002", amount, Actor::Admin);
+            tokio::spawn(async move { ledger.reserve_refund(&d).await })
+        })
+        .collect();
+    let mut reserved = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(a) => reserved += a.refund.amount,
+            Err(e) => assert!(
+                matches!(e.code, "REFUND_EXCEEDS_PAID" | "NOTHING_TO_REFUND"),
+                "{e}"
+            ),
+        }
+    }
+    other.close().await;
+    let view = order_view(&db, "ORDER_2002").await;
+    let listed: i64 = view.refunds.iter().map(|r| r.amount).sum();
+    assert!(reserved <= 100, "reserved {reserved}");
+    assert_eq!((view.refund_pending, listed), (reserved, reserved));
+}
+
+pub async fn migrations_are_idempotent_when_instances_start_together(db: TestDb) {
+    let (a, b) = tokio::join!(db.another_instance(), db.another_instance());
+    let versions: Vec<i64> = {
+        use sqlx::Connection;
+        let mut conn = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+        sqlx::query_scalar("SELECT version FROM pay_common_migrations")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap()
+    };
+    assert_eq!(versions, [1]);
+    // Both instances see the same ledger.
+    a.record_order(&order("ORDER_2003", ALICE, 20, "Tea"))
+        .await
+        .unwrap();
+    let seen = b.find_order(&no("ORDER_2003")).await.unwrap();
+    assert_eq!(seen.map(|o| o.amount), Some(20));
+    a.close().await;
+    b.close().await;
+}

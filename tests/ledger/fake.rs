@@ -1,0 +1,64 @@
+//! A fake WeChat Pay that answers queries from maps and counts every call.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use pay_common::pay::service::WechatQueries;
+use pay_common::pay::types::{OutBillNo, OutRefundNo, OutTradeNo};
+use pay_common::wechatpay::model::{Refund, Transaction, TransferBill};
+
+#[derive(Default)]
+pub struct FakeWechat {
+    pub orders: Mutex<HashMap<String, Transaction>>,
+    pub refunds: Mutex<HashMap<String, Refund>>,
+    pub transfers: Mutex<HashMap<String, TransferBill>>,
+    /// `"query_order:NO"`, `"close_order:NO"`, … → how many times.
+    pub calls: Mutex<HashMap<String, usize>>,
+}
+
+impl FakeWechat {
+    fn count(&self, what: &str, key: &str) {
+        *self
+            .calls
+            .lock()
+            .unwrap()
+            .entry(format!("{what}:{key}"))
+            .or_default() += 1;
+    }
+    pub fn calls(&self, what: &str, key: &str) -> usize {
+        self.calls
+            .lock()
+            .unwrap()
+            .get(&format!("{what}:{key}"))
+            .copied()
+            .unwrap_or(0)
+    }
+    pub fn total_calls(&self) -> usize {
+        self.calls.lock().unwrap().values().sum()
+    }
+}
+
+#[async_trait]
+impl WechatQueries for FakeWechat {
+    async fn query_order(&self, no: &OutTradeNo) -> Result<Option<Transaction>, String> {
+        self.count("query_order", no.as_str());
+        tokio::task::yield_now().await;
+        Ok(self.orders.lock().unwrap().get(no.as_str()).cloned())
+    }
+    async fn close_order(&self, no: &OutTradeNo) -> Result<(), String> {
+        self.count("close_order", no.as_str());
+        if let Some(tx) = self.orders.lock().unwrap().get_mut(no.as_str()) {
+            tx.trade_state = "CLOSED".into();
+        }
+        Ok(())
+    }
+    async fn query_refund(&self, no: &OutRefundNo) -> Result<Option<Refund>, String> {
+        self.count("query_refund", no.as_str());
+        Ok(self.refunds.lock().unwrap().get(no.as_str()).cloned())
+    }
+    async fn query_transfer(&self, no: &OutBillNo) -> Result<Option<TransferBill>, String> {
+        self.count("query_transfer", no.as_str());
+        Ok(self.transfers.lock().unwrap().get(no.as_str()).cloned())
+    }
+}

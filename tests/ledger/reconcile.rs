@@ -1,0 +1,213 @@
+//! Reconciliation against a counting fake WeChat.
+
+use std::sync::Arc;
+
+use crate::fake::FakeWechat;
+use crate::support::*;
+use pay_common::pay::service::*;
+use pay_common::store::{ReconcileSettings, ReconcileSummary, Reconciler};
+
+fn unpaid(out_trade_no: &str, total: i64) -> pay_common::wechatpay::model::Transaction {
+    let mut tx = paid(out_trade_no, total);
+    tx.trade_state = "NOTPAY".into();
+    tx.transaction_id = None;
+    tx
+}
+
+pub async fn reconciliation_pays_closes_and_settles_what_callbacks_missed(db: TestDb) {
+    let wx = FakeWechat::default();
+    let l = &db.ledger;
+    for (no, expires_at) in [
+        ("ORDER_3001", 7200),
+        ("ORDER_3002", 7200),
+        ("ORDER_3003", 1800),
+        ("ORDER_3004", 1800),
+        ("ORDER_3005", 7200),
+    ] {
+        let mut d = order(no, ALICE, 20, "Tea");
+        d.expires_at = T0 + expires_at;
+        l.record_order(&d).await.unwrap();
+    }
+    {
+        let mut orders = wx.orders.lock().unwrap();
+        orders.insert("ORDER_3001".into(), paid("ORDER_3001", 20));
+        orders.insert("ORDER_3002".into(), unpaid("ORDER_3002", 20));
+        orders.insert("ORDER_3003".into(), unpaid("ORDER_3003", 20));
+        orders.insert("ORDER_3005".into(), paid("ORDER_3005", 2000));
+    }
+    paid_order(&db, "ORDER_3007", ALICE, 100).await;
+    for (r, amount) in [("R1", 60), ("R2", 10), ("R3", 30)] {
+        l.reserve_refund(&refund_draft(r, "ORDER_3007", Some(amount), Actor::Admin))
+            .await
+            .unwrap();
+    }
+    l.refund_accepted(&refund("R3", "ORDER_3007", 30, "PROCESSING"))
+        .await
+        .unwrap();
+    wx.refunds
+        .lock()
+        .unwrap()
+        .insert("R1".into(), refund("R1", "ORDER_3007", 60, "SUCCESS"));
+    wx.refunds
+        .lock()
+        .unwrap()
+        .insert("R3".into(), refund("R3", "ORDER_3007", 30, "PROCESSING"));
+    for b in ["BILL1", "BILL2"] {
+        l.record_transfer(&transfer(b, 500, "prize")).await.unwrap();
+    }
+    wx.transfers
+        .lock()
+        .unwrap()
+        .insert("BILL1".into(), bill("BILL1", "SUCCESS", 500));
+    // Recorded 10 s before the pass: inside the grace period, left alone.
+    db.set_now(T0 + 3590);
+    l.record_order(&order("ORDER_3006", ALICE, 20, "Tea"))
+        .await
+        .unwrap();
+    db.set_now(T0 + 3600);
+
+    let settings = ReconcileSettings::default();
+    let s = Reconciler::run_once(l, &wx, db.now(), &settings).await;
+    let expected = ReconcileSummary {
+        orders_checked: 5,
+        orders_paid: 1,
+        orders_closed: 2,
+        orders_mismatched: 1,
+        refunds_checked: 3,
+        refunds_settled: 2,
+        transfers_checked: 2,
+        transfers_settled: 2,
+        errors: 0,
+    };
+    assert_eq!(s, expected);
+    assert_eq!(order_view(&db, "ORDER_3001").await.state, OrderState::Paid);
+    assert_eq!(
+        order_view(&db, "ORDER_3002").await.state,
+        OrderState::Notpay
+    );
+    assert_eq!(
+        order_view(&db, "ORDER_3003").await.state,
+        OrderState::Closed
+    );
+    assert_eq!(
+        order_view(&db, "ORDER_3004").await.state,
+        OrderState::Closed
+    );
+    assert_eq!(
+        order_view(&db, "ORDER_3005").await.state,
+        OrderState::AmountMismatch
+    );
+    assert_eq!(
+        order_view(&db, "ORDER_3006").await.state,
+        OrderState::Notpay
+    );
+    assert_eq!(
+        (
+            wx.calls("close_order", "ORDER_3003"),
+            wx.calls("close_order", "ORDER_3004")
+        ),
+        (1, 0)
+    );
+    assert_eq!(wx.calls("query_order", "ORDER_3006"), 0);
+    let o7 = order_view(&db, "ORDER_3007").await;
+    assert_eq!(
+        (o7.refunded, o7.refund_pending),
+        (60, 30),
+        "R1 succeeded, R2 released, R3 still pending"
+    );
+    assert_eq!(
+        l.find_transfer("BILL1").await.unwrap().unwrap().state,
+        "SUCCESS"
+    );
+    assert_eq!(
+        l.find_transfer("BILL2").await.unwrap().unwrap().state,
+        "REJECTED"
+    );
+    let expected_events = [
+        ("order.paid", 2),
+        ("order.closed", 2),
+        ("order.amount_mismatch", 1),
+        ("refund.succeeded", 1),
+        ("transfer.succeeded", 1),
+    ];
+    for (ty, n) in expected_events {
+        assert_eq!(db.events(ty).await.len(), n, "{ty}");
+    }
+
+    // Claimed rows are leased: the same moment again touches nothing …
+    let calls = wx.total_calls();
+    let again = Reconciler::run_once(l, &wx, db.now(), &settings).await;
+    assert_eq!(
+        (again, wx.total_calls()),
+        (ReconcileSummary::default(), calls)
+    );
+    // … and after the lease the still-open rows are looked at again.
+    let later = Reconciler::run_once(l, &wx, db.now() + settings.lease_secs, &settings).await;
+    assert_eq!(
+        (
+            later.orders_checked,
+            later.refunds_checked,
+            later.transfers_checked
+        ),
+        (2, 1, 0)
+    );
+}
+
+pub async fn two_reconcilers_never_process_the_same_row_twice(db: TestDb) {
+    let wx = Arc::new(FakeWechat::default());
+    let numbers: Vec<String> = (0..30).map(|i| format!("ORDER_40{i:02}")).collect();
+    for no in &numbers {
+        db.ledger
+            .record_order(&order(no, ALICE, 20, "Tea"))
+            .await
+            .unwrap();
+        wx.orders.lock().unwrap().insert(no.clone(), paid(no, 20));
+    }
+    for i in 0..10 {
+        let b = format!("BILL{i}");
+        db.ledger
+            .record_transfer(&transfer(&b, 500, "prize"))
+            .await
+            .unwrap();
+        wx.transfers
+            .lock()
+            .unwrap()
+            .insert(b.clone(), bill(&b, "SUCCESS", 500));
+    }
+    let other = db.another_instance().await;
+    let now = T0 + 120;
+    let settings = ReconcileSettings {
+        batch: 20,
+        ..Default::default()
+    };
+    let run =
+        |ledger: pay_common::store::Ledger, wx: Arc<FakeWechat>, settings: ReconcileSettings| {
+            tokio::spawn(async move {
+                let mut total = ReconcileSummary::default();
+                // Two passes each: the second picks up what the first batch left.
+                for _ in 0..2 {
+                    let s = Reconciler::run_once(&ledger, wx.as_ref(), now, &settings).await;
+                    total.orders_checked += s.orders_checked;
+                    total.orders_paid += s.orders_paid;
+                    total.transfers_checked += s.transfers_checked;
+                    total.errors += s.errors;
+                }
+                total
+            })
+        };
+    let a = run(db.ledger.clone(), wx.clone(), settings.clone());
+    let b = run(other.clone(), wx.clone(), settings);
+    let (a, b) = (a.await.unwrap(), b.await.unwrap());
+    other.close().await;
+    assert_eq!((a.errors, b.errors), (0, 0));
+    assert_eq!(a.orders_checked + b.orders_checked, 30);
+    assert_eq!(a.orders_paid + b.orders_paid, 30);
+    assert_eq!(a.transfers_checked + b.transfers_checked, 10);
+    for no in &numbers {
+        assert_eq!(wx.calls("query_order", no), 1, "{no}");
+    }
+    for i in 0..10 {
+        assert_eq!(wx.calls("query_transfer", &format!("BILL{i}")), 1);
+    }
+    assert_eq!(db.events("order.paid").await.len(), 30);
+}
