@@ -1,24 +1,38 @@
 //! The `pay-common` binary: parse the subcommand, load the configuration, run.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use pay_common::config::Config;
-use pay_common::pay::memory::MemoryOrderService;
-use pay_common::startup::{Application, Parts, shutdown_signal};
+use pay_common::startup::{Application, Parts, open_ledger, shutdown_signal};
 
-const USAGE: &str = "usage: pay-common [serve | check-config | help]
+const USAGE: &str = "usage: pay-common [serve | demo | simulate | check-config | help]
 
-  serve          run the HTTP service (default; PORT, default 3000)
+  serve          run the HTTP service (default); PORT (3000), HOST (0.0.0.0)
+  demo           the whole payment loop locally, simulated money: service on 3000,
+                 WeChat Pay simulator on 3100, fresh keys, SQLite in ./data/demo.db
+                 (--port N, --sim-port N, --database PATH)
+  simulate       run only the WeChat Pay v3 simulator (see `pay-common simulate --help`)
   check-config   validate the environment (and ./.env) and report; exit 1 when not ready
 ";
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let command = args.first().map(String::as_str).unwrap_or("serve");
-    match command {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let command = if args.is_empty() {
+        "serve".to_string()
+    } else {
+        args.remove(0)
+    };
+    match command.as_str() {
         "check-config" => check_config(),
         "serve" => runtime().block_on(serve()),
+        "demo" => finish(runtime().block_on(async {
+            pay_common::telemetry::init_quiet();
+            pay_common::demo::main(args).await
+        })),
+        "simulate" => finish(runtime().block_on(async {
+            pay_common::telemetry::init();
+            pay_common::simulator::cli::run_cli(args).await
+        })),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             ExitCode::SUCCESS
@@ -26,6 +40,16 @@ fn main() -> ExitCode {
         other => {
             eprintln!("unknown command {other:?}\n\n{USAGE}");
             ExitCode::from(2)
+        }
+    }
+}
+
+fn finish(result: Result<(), String>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
         }
     }
 }
@@ -56,11 +80,17 @@ async fn serve() -> ExitCode {
     for p in &config.problems {
         tracing::warn!(var = p.var, problem = %p.message, "configuration");
     }
-    let parts = Parts::new(Arc::new(MemoryOrderService::new()), "memory");
-    let app = match Application::build(config, parts).await {
+    let ledger = match open_ledger(&config).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(error = %e, "could not open the ledger (DATABASE_URL)");
+            return ExitCode::FAILURE;
+        }
+    };
+    let app = match Application::build(config, Parts::ledger(ledger)).await {
         Ok(app) => app,
         Err(e) => {
-            tracing::error!(error = %e, "could not start");
+            tracing::error!(error = %e, "could not listen");
             return ExitCode::FAILURE;
         }
     };

@@ -1,17 +1,24 @@
 //! `Application`: binds its own listener (port 0 in tests), builds the state and the router,
-//! starts the background work (platform-certificate refresh), and serves until a shutdown signal.
+//! starts the background work (platform-certificate refresh, reconciliation, webhook delivery),
+//! and serves until a shutdown signal.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 
 use crate::config::Config;
 use crate::http::{AppState, router};
 use crate::pay::payments::Payments;
 use crate::pay::service::OrderService;
+use crate::store::{Backend, Ledger, ReconcileSettings, Reconciler};
 use crate::wechatpay::crypto::{Clock, SystemClock};
+
+/// How often the business-webhook dispatcher looks for due events.
+pub const DISPATCH_EVERY: Duration = Duration::from_secs(5);
 
 /// A built, bound, not yet serving application.
 pub struct Application {
@@ -33,19 +40,47 @@ pub struct Parts {
     pub orders: Arc<dyn OrderService>,
     /// Its name for `/healthz`.
     pub store_kind: &'static str,
+    /// The ledger, when the order service is the shipped one.
+    pub ledger: Option<Ledger>,
     /// The clock (tests inject one).
     pub clock: Arc<dyn Clock>,
 }
 
 impl Parts {
-    /// An order service on the system clock.
+    /// A custom order service on the system clock (no ledger: admin routes answer 501).
     pub fn new(orders: Arc<dyn OrderService>, store_kind: &'static str) -> Self {
         Self {
             orders,
             store_kind,
+            ledger: None,
             clock: Arc::new(SystemClock),
         }
     }
+
+    /// The shipped ledger as the order service.
+    pub fn ledger(ledger: Ledger) -> Self {
+        let kind = match ledger.backend() {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+            Backend::MySql => "mysql",
+        };
+        Self {
+            orders: Arc::new(ledger.clone()),
+            store_kind: kind,
+            ledger: Some(ledger),
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+/// Opens the ledger at `DATABASE_URL` (or the embedded SQLite default) and migrates it.
+pub async fn open_ledger(config: &Config) -> Result<Ledger, crate::store::StoreError> {
+    let url = config
+        .database_url
+        .clone()
+        .unwrap_or_else(crate::store::default_database_url);
+    crate::store::warn_if_ephemeral(&url);
+    Ledger::connect(&url).await
 }
 
 impl Application {
@@ -62,6 +97,8 @@ impl Application {
         let state = AppState {
             pay,
             store_kind: parts.store_kind,
+            ledger: parts.ledger,
+            trigger_gate: Default::default(),
         };
         Self { listener, state }
     }
@@ -83,19 +120,24 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let refresher = self.start_certificate_refresh();
+        let mut tasks: Vec<JoinHandle<()>> = Vec::new();
+        tasks.extend(self.start_certificate_refresh());
+        tasks.extend(self.start_reconciler());
+        if let Some(d) = self.state.dispatcher() {
+            tasks.push(d.spawn(DISPATCH_EVERY, std::future::pending()));
+        }
         let app = router(self.state);
         let result = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
-        if let Some(task) = refresher {
+        for task in tasks {
             task.abort();
         }
         result
     }
 
     /// In platform-certificate mode: download now, then on `certRefreshMinutes`.
-    fn start_certificate_refresh(&self) -> Option<tokio::task::JoinHandle<()>> {
+    fn start_certificate_refresh(&self) -> Option<JoinHandle<()>> {
         let client = self
             .state
             .pay
@@ -110,6 +152,30 @@ impl Application {
                     Err(e) => tracing::warn!(error = %e, "platform certificate download failed"),
                 }
                 tokio::time::sleep(every).await;
+            }
+        }))
+    }
+
+    /// In a long-lived process: a reconcile pass every `reconcileIntervalSeconds` (0 = off).
+    fn start_reconciler(&self) -> Option<JoinHandle<()>> {
+        let ledger = self.state.ledger.clone()?;
+        let pay = self.state.pay.clone();
+        pay.client.as_ref()?;
+        let every = pay.config.reconcile_interval;
+        if every.is_zero() {
+            return None;
+        }
+        let settings = ReconcileSettings {
+            grace_secs: pay.config.reconcile_grace.as_secs() as i64,
+            ..Default::default()
+        };
+        Some(tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(every);
+            ticker.tick().await;
+            loop {
+                ticker.tick().await;
+                let summary = Reconciler::run_once(&ledger, &pay, pay.now(), &settings).await;
+                tracing::debug!(?summary, "reconcile pass");
             }
         }))
     }

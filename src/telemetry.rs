@@ -16,3 +16,14 @@ pub fn init() {
         builder.json().flatten_event(true).try_init()
     };
 }
+
+/// Text logs at `warn` unless `RUST_LOG` says otherwise: the demo's terminal is for its
+/// instructions.
+pub fn init_quiet() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

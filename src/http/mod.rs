@@ -1,6 +1,7 @@
 //! The HTTP edge: routes, the envelope, identity and callbacks. Handlers take raw bytes, decide
 //! whether they hold a callback or a route call, and hand typed work to the `pay` layer.
 
+pub mod admin;
 pub mod callbacks;
 pub mod envelope;
 pub mod health;
@@ -29,6 +30,27 @@ pub struct AppState {
     pub pay: Payments,
     /// Which order service backs the service (`sqlite`, `postgres`, `mysql`, `memory`).
     pub store_kind: &'static str,
+    /// The ledger, when the order service is the shipped one (admin routes need it).
+    pub ledger: Option<crate::store::Ledger>,
+    /// Rate limit of credential-less reconcile triggers.
+    pub trigger_gate: admin::TriggerGate,
+}
+
+impl AppState {
+    /// The business-webhook dispatcher, when `businessWebhookUrl` is configured.
+    pub fn dispatcher(&self) -> Option<crate::store::EventDispatcher> {
+        let cfg = &self.pay.config;
+        let (ledger, url, secret) = (
+            self.ledger.clone()?,
+            cfg.business_webhook_url.clone()?,
+            cfg.business_webhook_secret.clone()?,
+        );
+        Some(crate::store::EventDispatcher::new(
+            ledger,
+            url,
+            secret.expose(),
+        ))
+    }
 }
 
 /// The whole router.
@@ -38,6 +60,7 @@ pub fn router(state: AppState) -> Router {
     let mut app = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/wx-pay/{route}", post(wx_pay))
+        .route("/wx-pay/admin/{action}", post(admin::admin))
         .route("/wechatpay/{kind}", post(forward))
         .route("/", post(root))
         .fallback(not_found)
@@ -163,6 +186,9 @@ async fn root(
     };
     if GatewayForward::is_forward(&value) {
         return callbacks::handle(&state.pay, &headers, &body).await;
+    }
+    if admin::is_timer_event(&value) {
+        return admin::triggered(&state).await;
     }
     let obj = value.as_object_mut().expect("json_body returns objects");
     let action = match (obj.remove("_action"), obj.get("path").cloned()) {
