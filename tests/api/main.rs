@@ -2,6 +2,7 @@
 
 mod callbacks;
 mod errors;
+mod ledger_loop;
 mod money;
 mod orders;
 mod support;

@@ -47,6 +47,8 @@ pub struct Opts {
     pub orders: Arc<dyn OrderService>,
     /// `false`: the simulator's callbacks go to a closed port and never arrive.
     pub deliver_callbacks: bool,
+    /// Use the shipped ledger on a fresh SQLite file instead of the in-memory service.
+    pub ledger: bool,
 }
 
 impl Default for Opts {
@@ -58,6 +60,7 @@ impl Default for Opts {
             extra: vec![],
             orders: Arc::new(MemoryOrderService::new()),
             deliver_callbacks: true,
+            ledger: false,
         }
     }
 }
@@ -67,12 +70,18 @@ pub struct TestApp {
     pub sim: SimulatorHandle,
     pub http: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
+    database: Option<std::path::PathBuf>,
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
+        }
+        if let Some(db) = &self.database {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+            }
         }
     }
 }
@@ -134,7 +143,26 @@ pub async fn spawn(opts: Opts) -> TestApp {
     }
     vars.extend(opts.extra);
     let config = Config::from_lookup(|k| vars.get(k).cloned());
-    let app = Application::from_listener(listener, config, Parts::new(opts.orders, "memory"));
+    let database = opts.ledger.then(|| {
+        std::env::temp_dir().join(format!(
+            "pay-common-api-{}-{}.db",
+            std::process::id(),
+            addr.port()
+        ))
+    });
+    let parts = match &database {
+        Some(file) => {
+            let ledger = pay_common::store::Ledger::connect(&format!(
+                "sqlite://{}?mode=rwc",
+                file.display()
+            ))
+            .await
+            .unwrap();
+            Parts::ledger(ledger)
+        }
+        None => Parts::new(opts.orders, "memory"),
+    };
+    let app = Application::from_listener(listener, config, parts);
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(app.run_until(async {
         let _ = rx.await;
@@ -144,6 +172,7 @@ pub async fn spawn(opts: Opts) -> TestApp {
         sim,
         http: reqwest::Client::new(),
         shutdown: Some(tx),
+        database,
     }
 }
 

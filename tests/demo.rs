@@ -1,0 +1,106 @@
+//! The demo's printed commands work verbatim: start `pay-common demo` on free ports, read what
+//! it prints, run each `$ …` line with bash, and check each step's `expect:` text.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn run(cmd: &str) -> String {
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(cmd)
+        .output()
+        .expect("bash runs");
+    assert!(
+        out.status.success(),
+        "{cmd} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn the_demos_printed_commands_work_verbatim() {
+    if Command::new("curl").arg("--version").output().is_err() {
+        panic!("the demo's commands use curl; install it (apt-get install curl)");
+    }
+    let dir = std::env::temp_dir().join(format!("pay-common-demo-{}", std::process::id()));
+    let db = dir.join("demo.db");
+    let child = Command::new(env!("CARGO_BIN_EXE_pay-common"))
+        .args([
+            "demo",
+            "--port",
+            &free_port().to_string(),
+            "--sim-port",
+            &free_port().to_string(),
+        ])
+        .args(["--database", db.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("demo starts");
+    let mut child = KillOnDrop(child);
+    let stdout = child.0.stdout.take().unwrap();
+    let mut printed = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        let done = line == pay_common::demo::READY_LINE;
+        printed.push(line);
+        if done {
+            break;
+        }
+    }
+    let text = printed.join("\n");
+    assert!(
+        text.contains("SIMULATED MONEY"),
+        "the demo must say the money is simulated:\n{text}"
+    );
+    let mut steps = Vec::new();
+    for (i, line) in printed.iter().enumerate() {
+        if let Some(cmd) = line.strip_prefix("$ ") {
+            let expect = printed[i + 1]
+                .trim()
+                .strip_prefix("expect: ")
+                .expect("each command has an expect line");
+            steps.push((cmd.to_string(), expect.to_string()));
+        }
+    }
+    assert_eq!(
+        steps.len(),
+        6,
+        "order, pay, paid, refund, complete, refunded:\n{text}"
+    );
+    for (cmd, expect) in steps {
+        // Callbacks are asynchronous: a step may need a moment until the ledger shows it.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let out = run(&cmd);
+            if out.contains(&expect) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "step `{cmd}` never showed {expect}: {out}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
