@@ -104,6 +104,10 @@ fn merchant_key(
 
 /// Runs the `simulate` subcommand; `args` are the arguments after `simulate`.
 pub async fn run_cli(args: Vec<String>) -> Result<(), String> {
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("{USAGE}");
+        return Ok(());
+    }
     let flags = parse_flags(&args)?;
     let port: u16 = pick(&flags, "port", "")
         .unwrap_or_else(|| "3100".into())
@@ -112,7 +116,8 @@ pub async fn run_cli(args: Vec<String>) -> Result<(), String> {
     let mchid = pick(&flags, "mchid", "merchantId").unwrap_or_else(|| "1900000001".into());
     let serial = pick(&flags, "merchant-serial", "merchantSerialNumber")
         .unwrap_or_else(|| ids::hex(40).to_uppercase());
-    let api_v3_key = pick(&flags, "api-v3-key", "apiV3Key").unwrap_or_else(generate_api_v3_key);
+    let given_key = pick(&flags, "api-v3-key", "apiV3Key");
+    let api_v3_key = given_key.clone().unwrap_or_else(generate_api_v3_key);
     let (public_key, generated) = merchant_key(&flags)?;
     let mut config = SimulatorConfig::new(
         mchid.clone(),
@@ -153,7 +158,11 @@ pub async fn run_cli(args: Vec<String>) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot start: {e}"))?;
     println!("WeChat Pay simulator listening on {}", handle.base_url());
-    println!("merchantId={mchid}\nmerchantSerialNumber={serial}\napiV3Key={api_v3_key}");
+    println!("merchantId={mchid}\nmerchantSerialNumber={serial}");
+    if given_key.is_none() {
+        // Generated for this run only; a key the user supplied is never printed.
+        println!("apiV3Key={api_v3_key}");
+    }
     println!("wxPayPublicKeyId={}", handle.public_key_id());
     println!(
         "platform certificate serial={}",
