@@ -222,7 +222,7 @@ async fn attempt(
         Ok(res) => (Some(res.status().as_u16()), None),
         Err(e) => (None, Some(e.to_string())),
     };
-    sim.store().deliveries.push(Delivery {
+    sim.store().log_delivery(Delivery {
         url: url.to_string(),
         event_type: n.event_type.clone(),
         notification_id: env["id"].as_str().unwrap_or_default().to_string(),

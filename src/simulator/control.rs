@@ -16,7 +16,7 @@
 //! | `POST /sim/faults` | arm one rule or an array of rules ([`super::FaultRule`]) |
 //! | `GET /sim/faults`, `DELETE /sim/faults` | list / disarm |
 //! | `GET /sim/deliveries` | every callback attempt |
-//! | `GET /sim/requests` | every `/v3` request with its verdict |
+//! | `GET /sim/requests` | `{accepted, rejected, log}`: counts and every `/v3` request |
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -180,5 +180,11 @@ async fn deliveries(State(sim): State<Shared>) -> Response {
 }
 
 async fn requests(State(sim): State<Shared>) -> Response {
-    Json(json!(sim.store().requests)).into_response()
+    let store = sim.store();
+    Json(json!({
+        "accepted": store.accepted_total,
+        "rejected": store.rejected_total,
+        "log": store.requests,
+    }))
+    .into_response()
 }

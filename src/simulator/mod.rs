@@ -224,11 +224,10 @@ impl SimulatorHandle {
     pub fn requests(&self) -> Vec<RequestRecord> {
         self.sim.store().requests.clone()
     }
-    /// `(accepted, rejected)` counts of signed `/v3` requests.
-    pub fn request_counts(&self) -> (usize, usize) {
+    /// `(accepted, rejected)` counts of `/v3` requests since start (authentication verdicts).
+    pub fn request_counts(&self) -> (u64, u64) {
         let store = self.sim.store();
-        let accepted = store.requests.iter().filter(|r| r.accepted).count();
-        (accepted, store.requests.len() - accepted)
+        (store.accepted_total, store.rejected_total)
     }
     /// Stops the server and every pending callback retry.
     pub async fn shutdown(&self) {

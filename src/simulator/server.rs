@@ -213,7 +213,7 @@ fn finish(sim: &Shared, mut record: RequestRecord, res: Response) -> Response {
         record.code = Some(info.code.clone());
         record.reason.get_or_insert_with(|| info.message.clone());
     }
-    sim.store().requests.push(record);
+    sim.store().log_request(record);
     res
 }
 

@@ -82,10 +82,40 @@ pub struct Store {
     pub transfers: HashMap<String, Transfer>,
     /// Armed fault rules.
     pub faults: Vec<FaultRule>,
-    /// Callback attempts log.
+    /// Callback attempts log (the most recent [`LOG_CAP`] entries).
     pub deliveries: Vec<Delivery>,
-    /// `/v3` request log.
+    /// `/v3` request log (the most recent [`LOG_CAP`] entries).
     pub requests: Vec<RequestRecord>,
+    /// Requests that passed authentication, ever.
+    pub accepted_total: u64,
+    /// Requests rejected by authentication, ever.
+    pub rejected_total: u64,
+}
+
+/// Most entries each log keeps, so a long benchmark run cannot grow memory without bound.
+pub const LOG_CAP: usize = 50_000;
+
+fn push_capped<T>(log: &mut Vec<T>, item: T) {
+    if log.len() >= LOG_CAP {
+        log.drain(..LOG_CAP / 2);
+    }
+    log.push(item);
+}
+
+impl Store {
+    /// Records one `/v3` request and counts it.
+    pub fn log_request(&mut self, record: RequestRecord) {
+        if record.accepted {
+            self.accepted_total += 1;
+        } else {
+            self.rejected_total += 1;
+        }
+        push_capped(&mut self.requests, record);
+    }
+    /// Records one callback attempt.
+    pub fn log_delivery(&mut self, delivery: Delivery) {
+        push_capped(&mut self.deliveries, delivery);
+    }
 }
 
 /// The merchant-facing settings copied out of [`SimulatorConfig`].
