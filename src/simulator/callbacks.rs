@@ -233,3 +233,21 @@ async fn attempt(
     });
     status.is_some_and(|s| (200..300).contains(&s))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedules_match_wechats_documented_totals() {
+        let pay: u64 = schedule("TRANSACTION.SUCCESS").iter().sum();
+        assert_eq!(pay, 24 * 3600 + 4 * 60, "15 retries over 24h4m");
+        assert_eq!(schedule("REFUND.CLOSED").len(), 15);
+        let transfer = schedule("MCHTRANSFER.BILL.FINISHED");
+        assert_eq!(transfer.len(), 65);
+        assert_eq!(
+            (transfer[0], transfer[1], transfer[11], transfer[64]),
+            (0, 15, 300, 1800)
+        );
+    }
+}

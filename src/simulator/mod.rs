@@ -43,8 +43,8 @@ pub enum CallbackMode {
     Gateway,
 }
 
-/// Everything the simulator needs to know about the merchant it serves.
-#[derive(Debug)]
+/// Everything the simulator needs to know about the merchant it serves. `Debug` leaves the
+/// APIv3 key out.
 pub struct SimulatorConfig {
     /// The one merchant id the simulator knows.
     pub mchid: String,
@@ -74,6 +74,20 @@ pub struct SimulatorConfig {
     pub auto_pay_after: Option<Duration>,
     /// The simulator's notion of now (timestamps checked and issued).
     pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for SimulatorConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimulatorConfig")
+            .field("mchid", &self.mchid)
+            .field("merchant_serial", &self.merchant_serial)
+            .field("api_v3_key", &"<redacted>")
+            .field("public_key_id", &self.public_key_id)
+            .field("callback_mode", &self.callback_mode)
+            .field("callback_target", &self.callback_target)
+            .field("time_scale", &self.time_scale)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SimulatorConfig {

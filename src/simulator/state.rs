@@ -118,8 +118,8 @@ impl Store {
     }
 }
 
-/// The merchant-facing settings copied out of [`SimulatorConfig`].
-#[derive(Debug)]
+/// The merchant-facing settings copied out of [`SimulatorConfig`]. `Debug` omits the
+/// APIv3 key.
 pub struct Settings {
     /// See [`SimulatorConfig`].
     pub mchid: String,
@@ -141,6 +141,17 @@ pub struct Settings {
     pub time_scale: f64,
     /// See [`SimulatorConfig`].
     pub auto_pay_after: Option<Duration>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("mchid", &self.mchid)
+            .field("callback_mode", &self.callback_mode)
+            .field("callback_target", &self.callback_target)
+            .field("time_scale", &self.time_scale)
+            .finish_non_exhaustive()
+    }
 }
 
 /// WeChat's own keys.

@@ -186,3 +186,20 @@ async fn the_204_of_close_verifies_with_the_certificate_from_v3_certificates() {
     r.verify(serial, &cert_key).unwrap();
     assert!(r.verify(&sim.public_key_id(), &sim.public_key()).is_err());
 }
+
+#[tokio::test]
+async fn debug_output_never_shows_the_api_v3_key() {
+    let key = pay_common::wechatpay::keys::MerchantKey::generate();
+    let secret = pay_common::simulator::generate_api_v3_key();
+    let cfg = pay_common::simulator::SimulatorConfig::new(
+        MCHID,
+        SERIAL,
+        key.public_key(),
+        secret.clone(),
+    );
+    assert!(!format!("{cfg:?}").contains(&secret));
+    let sim = pay_common::simulator::Simulator::start(cfg, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    assert!(!format!("{sim:?}").contains(&secret));
+}
