@@ -72,6 +72,10 @@ pub struct SimulatorConfig {
     pub time_scale: f64,
     /// Pay every new order automatically after this long.
     pub auto_pay_after: Option<Duration>,
+    /// Complete every new refund with SUCCESS after this long.
+    pub auto_refund_after: Option<Duration>,
+    /// Have the payee confirm every new transfer after this long.
+    pub auto_confirm_after: Option<Duration>,
     /// The simulator's notion of now (timestamps checked and issued).
     pub clock: Arc<dyn Clock>,
 }
@@ -112,6 +116,8 @@ impl SimulatorConfig {
             callback_target: None,
             time_scale: 1.0,
             auto_pay_after: None,
+            auto_refund_after: None,
+            auto_confirm_after: None,
             clock: Arc::new(SystemClock),
         }
     }
@@ -180,6 +186,10 @@ impl SimulatorHandle {
     /// The user pays: NOTPAY → USERPAYING → SUCCESS, then the `TRANSACTION.SUCCESS` callback.
     pub fn pay(&self, out_trade_no: &str) -> Result<Transaction, SimError> {
         self.sim.pay(out_trade_no)
+    }
+    /// The user opened the cashier: NOTPAY → USERPAYING (no callback).
+    pub fn start_paying(&self, out_trade_no: &str) -> Result<Transaction, SimError> {
+        self.sim.start_paying(out_trade_no)
     }
     /// The payment fails: → PAYERROR (WeChat sends no callback for it).
     pub fn fail_payment(&self, out_trade_no: &str) -> Result<Transaction, SimError> {

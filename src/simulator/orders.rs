@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::api::{self, Reply, SimError, ok, opt_str, req_fen, req_str};
-use super::state::{Shared, Sim};
+use super::state::{Shared, Sim, later};
 use super::verify::{check_appid, check_mchid};
 use super::{callbacks, ids};
 use crate::wechatpay::crypto::random_alphanumeric;
@@ -183,14 +183,9 @@ impl Sim {
         let (no, answer) = (order.out_trade_no.clone(), order.answer.clone());
         store.orders.insert(no.clone(), order);
         drop(store);
-        if let Some(after) = self.cfg.auto_pay_after {
-            let sim = self.clone();
-            self.rt.spawn(async move {
-                if sim.sleep(after).await {
-                    let _ = sim.pay(&no);
-                }
-            });
-        }
+        later(self, self.cfg.auto_pay_after, move |sim| {
+            let _ = sim.pay(&no);
+        });
         ok(answer)
     }
 
@@ -232,6 +227,29 @@ impl Sim {
         );
         callbacks::spawn(self, &url, n.with_stale(stale));
         Ok(serde_json::from_value(now).unwrap_or_default())
+    }
+
+    /// The user opened the cashier: NOTPAY → USERPAYING (WeChat sends no callback).
+    pub fn start_paying(&self, out_trade_no: &str) -> Result<Transaction, SimError> {
+        let mut store = self.store();
+        let order = store
+            .orders
+            .get_mut(out_trade_no)
+            .ok_or_else(order_not_exist)?;
+        match order.state {
+            "NOTPAY" | "USERPAYING" => order.state = "USERPAYING",
+            "CLOSED" => return Err(order_closed()),
+            _ if order.is_paid() => return Err(order_paid()),
+            other => {
+                let msg = format!("order is {other}");
+                return Err(SimError::new(
+                    StatusCode::BAD_REQUEST,
+                    "INVALID_REQUEST",
+                    msg,
+                ));
+            }
+        }
+        Ok(serde_json::from_value(order.to_json(&self.cfg.mchid)).unwrap_or_default())
     }
 
     /// The payment fails: NOTPAY/USERPAYING → PAYERROR (no callback, as on WeChat).

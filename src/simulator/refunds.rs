@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::api::{self, Reply, SimError, ok, opt_str, req_fen, req_str};
 use super::server::respond;
-use super::state::{Shared, Sim};
+use super::state::{Shared, Sim, later};
 use super::{RefundView, callbacks, ids};
 use crate::wechatpay::model::RefundAmount;
 
@@ -148,7 +148,7 @@ fn parse_refund(v: &Value) -> Result<RefundRequest, SimError> {
 }
 
 impl Sim {
-    fn create_refund(&self, body: &[u8]) -> Reply {
+    fn create_refund(self: &Shared, body: &[u8]) -> Reply {
         let req = parse_refund(&api::parse_body(body)?)?;
         let mut store = self.store();
         if let Some(existing) = store.refunds.get(&req.out_refund_no) {
@@ -196,7 +196,11 @@ impl Sim {
             success_time: None,
         };
         let answer = record.to_json();
-        store.refunds.insert(req.out_refund_no, record);
+        store.refunds.insert(req.out_refund_no.clone(), record);
+        drop(store);
+        later(self, self.cfg.auto_refund_after, move |sim| {
+            let _ = sim.complete_refund(&req.out_refund_no, "SUCCESS");
+        });
         ok(answer)
     }
 

@@ -141,6 +141,10 @@ pub struct Settings {
     pub time_scale: f64,
     /// See [`SimulatorConfig`].
     pub auto_pay_after: Option<Duration>,
+    /// See [`SimulatorConfig`].
+    pub auto_refund_after: Option<Duration>,
+    /// See [`SimulatorConfig`].
+    pub auto_confirm_after: Option<Duration>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -256,6 +260,8 @@ impl Sim {
                 sign_callbacks_with_certificate: c.sign_callbacks_with_certificate,
                 time_scale: c.time_scale.max(0.0),
                 auto_pay_after: c.auto_pay_after,
+                auto_refund_after: c.auto_refund_after,
+                auto_confirm_after: c.auto_confirm_after,
             },
             keys,
             clock: c.clock,
@@ -291,6 +297,18 @@ impl Sim {
             _ = tokio::time::sleep(d) => true,
             _ = rx.wait_for(|v| *v) => false,
         }
+    }
+}
+
+/// Runs `act` after `after` unless the simulator stops first (the `auto_*` settings).
+pub fn later(sim: &Shared, after: Option<Duration>, act: impl FnOnce(&Shared) + Send + 'static) {
+    if let Some(after) = after {
+        let sim = sim.clone();
+        sim.rt.clone().spawn(async move {
+            if sim.sleep(after).await {
+                act(&sim);
+            }
+        });
     }
 }
 

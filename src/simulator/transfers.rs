@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::api::{self, Reply, SimError, ok, opt_str, req_fen, req_str};
 use super::server::respond;
-use super::state::{Shared, Sim};
+use super::state::{Shared, Sim, later};
 use super::verify::Authed;
 use super::verify::check_appid;
 use super::{callbacks, ids};
@@ -86,7 +86,7 @@ fn not_found() -> SimError {
 }
 
 impl Sim {
-    fn create_transfer(&self, authed: &Authed, body: &[u8]) -> Reply {
+    fn create_transfer(self: &Shared, authed: &Authed, body: &[u8]) -> Reply {
         let v = api::parse_body(body)?;
         let appid = req_str(&v, "/appid", 32)?;
         check_appid(self, appid)?;
@@ -143,6 +143,11 @@ impl Sim {
         };
         let answer = bill.created_json();
         store.transfers.insert(out_bill_no.to_string(), bill);
+        drop(store);
+        let no = out_bill_no.to_string();
+        later(self, self.cfg.auto_confirm_after, move |sim| {
+            let _ = sim.finish_transfer(&no, None);
+        });
         ok(answer)
     }
 
