@@ -13,7 +13,8 @@ use serde_json::{Value, json};
 use super::CallbackMode;
 use super::faults::{self, Fault};
 use super::ids;
-use super::state::{Delivery, DeliveryKind, Shared};
+use super::log::{Delivery, DeliveryKind};
+use super::state::Shared;
 use crate::wechatpay::crypto::{
     self, AUTH_SCHEME, HEADER_NONCE, HEADER_SERIAL, HEADER_SIGNATURE, HEADER_SIGNATURE_TYPE,
     HEADER_TIMESTAMP, SIGNTEST_PREFIX, random_alphanumeric,

@@ -12,6 +12,7 @@ pub mod cli;
 mod control;
 mod faults;
 mod ids;
+mod log;
 mod order_routes;
 mod orders;
 mod refunds;
@@ -22,7 +23,7 @@ mod verify;
 
 pub use api::SimError;
 pub use faults::{Fault, FaultRule};
-pub use state::{Delivery, DeliveryKind, RequestRecord};
+pub use log::{Delivery, DeliveryKind, RequestRecord};
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -14,7 +14,8 @@ use axum::routing::get;
 
 use super::api::{ErrorInfo, SimError};
 use super::faults::{self, Fault};
-use super::state::{RequestRecord, Shared};
+use super::log::RequestRecord;
+use super::state::Shared;
 use super::{control, ids, order_routes, refunds, transfers, verify};
 use crate::wechatpay::crypto::{
     self, HEADER_NONCE, HEADER_REQUEST_ID, HEADER_SERIAL, HEADER_SIGNATURE, HEADER_TIMESTAMP,
