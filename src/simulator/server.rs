@@ -104,12 +104,21 @@ fn router(sim: Shared) -> Router {
         .merge(v3)
         .merge(control::router())
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(request_id))
         .with_state(sim)
 }
 
 async fn not_found() -> SimError {
     SimError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "请求的资源不存在")
+}
+
+async fn method_not_allowed() -> SimError {
+    SimError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        "请求方法不被允许",
+    )
 }
 
 async fn request_id(req: Request, next: Next) -> Response {

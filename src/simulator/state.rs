@@ -28,9 +28,9 @@ pub struct Store {
     pub transfers: HashMap<String, Transfer>,
     /// Armed fault rules.
     pub faults: Vec<FaultRule>,
-    /// Callback attempts log (the most recent [`LOG_CAP`] entries).
+    /// Callback attempts log (the most recent [`LOG_CAP`](super::log::LOG_CAP) entries).
     pub deliveries: Vec<Delivery>,
-    /// `/v3` request log (the most recent [`LOG_CAP`] entries).
+    /// `/v3` request log (the most recent [`LOG_CAP`](super::log::LOG_CAP) entries).
     pub requests: Vec<RequestRecord>,
     /// Requests that passed authentication, ever.
     pub accepted_total: u64,

@@ -142,6 +142,8 @@ async fn bad_bodies_name_the_field_and_unknown_routes_are_404() {
     let r = m.call("GET", "/v3/no/such/thing", None).await;
     assert_eq!(r.status, 404);
     assert!(!r.code().is_empty() && !r.header("Request-ID").is_empty());
+    let r = m.call("GET", "/v3/pay/transactions/jsapi", None).await;
+    assert_eq!((r.status, r.code().as_str()), (405, "METHOD_NOT_ALLOWED"));
 }
 
 #[tokio::test]
