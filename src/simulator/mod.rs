@@ -264,6 +264,13 @@ impl SimulatorHandle {
     }
 }
 
+impl Drop for SimulatorHandle {
+    /// Dropping the handle stops the server and pending retries (without waiting for them).
+    fn drop(&mut self) {
+        self.sim.shutdown.send_replace(true);
+    }
+}
+
 /// A refund as the simulator holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefundView {
