@@ -265,14 +265,16 @@ async fn create(
     respond(sim.create_transfer(&authed, &body))
 }
 
-/// 商户单号查询转账单 — <https://pay.weixin.qq.com/doc/v3/merchant/4012716437>.
+/// 商户单号查询转账单 — <https://pay.weixin.qq.com/doc/v3/merchant/4012716437>
+/// (page id not re-checked; same doc family as 4012716434).
 async fn query(State(sim): State<Shared>, Path(no): Path<String>) -> Response {
     let store = sim.store();
     let found = store.transfers.get(&no).map(|b| b.to_json(&sim.cfg.mchid));
     respond(found.ok_or_else(not_found).and_then(ok))
 }
 
-/// 微信单号查询转账单 — <https://pay.weixin.qq.com/doc/v3/merchant/4012716457>.
+/// 微信单号查询转账单 — <https://pay.weixin.qq.com/doc/v3/merchant/4012716457>
+/// (page id not re-checked; same doc family as 4012716434).
 async fn query_by_no(State(sim): State<Shared>, Path(no): Path<String>) -> Response {
     let store = sim.store();
     let found = store.transfers.values().find(|b| b.transfer_bill_no == no);
@@ -284,7 +286,8 @@ async fn query_by_no(State(sim): State<Shared>, Path(no): Path<String>) -> Respo
     )
 }
 
-/// 撤销转账 — <https://pay.weixin.qq.com/doc/v3/merchant/4012716458>.
+/// 撤销转账 — <https://pay.weixin.qq.com/doc/v3/merchant/4012716458>
+/// (page id not re-checked; same doc family as 4012716434).
 async fn cancel(State(sim): State<Shared>, Path(no): Path<String>) -> Response {
     respond(sim.cancel_transfer(&no))
 }
