@@ -13,7 +13,8 @@ use serde_json::{Value, json};
 use super::CallbackMode;
 use super::faults::{self, Fault};
 use super::ids;
-use super::state::{Delivery, DeliveryKind, Shared};
+use super::log::{Delivery, DeliveryKind};
+use super::state::Shared;
 use crate::wechatpay::crypto::{
     self, AUTH_SCHEME, HEADER_NONCE, HEADER_SERIAL, HEADER_SIGNATURE, HEADER_SIGNATURE_TYPE,
     HEADER_TIMESTAMP, SIGNTEST_PREFIX, random_alphanumeric,
@@ -222,7 +223,7 @@ async fn attempt(
         Ok(res) => (Some(res.status().as_u16()), None),
         Err(e) => (None, Some(e.to_string())),
     };
-    sim.store().deliveries.push(Delivery {
+    sim.store().log_delivery(Delivery {
         url: url.to_string(),
         event_type: n.event_type.clone(),
         notification_id: env["id"].as_str().unwrap_or_default().to_string(),
@@ -232,4 +233,22 @@ async fn attempt(
         error,
     });
     status.is_some_and(|s| (200..300).contains(&s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedules_match_wechats_documented_totals() {
+        let pay: u64 = schedule("TRANSACTION.SUCCESS").iter().sum();
+        assert_eq!(pay, 24 * 3600 + 4 * 60, "15 retries over 24h4m");
+        assert_eq!(schedule("REFUND.CLOSED").len(), 15);
+        let transfer = schedule("MCHTRANSFER.BILL.FINISHED");
+        assert_eq!(transfer.len(), 65);
+        assert_eq!(
+            (transfer[0], transfer[1], transfer[11], transfer[64]),
+            (0, 15, 300, 1800)
+        );
+    }
 }

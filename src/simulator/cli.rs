@@ -5,7 +5,8 @@
 //! `--port` (3100), `--mchid` (`merchantId`), `--merchant-serial` (`merchantSerialNumber`),
 //! `--merchant-public-key-file` or `--merchant-private-key-file` (`privateKey`, PEM text),
 //! `--api-v3-key` (`apiV3Key`), `--appid` (`appId`, repeatable), `--callback-mode sdk|gateway`,
-//! `--callback-target URL`, `--time-scale F`, `--auto-pay-ms N`. Without merchant key material
+//! `--callback-target URL`, `--time-scale F`, `--auto-pay-ms N`, `--auto-refund-ms N`,
+//! `--auto-confirm-ms N`. Without merchant key material
 //! a merchant key is generated and printed, so a newcomer can configure the service from it.
 
 use std::collections::HashMap;
@@ -18,7 +19,7 @@ use crate::wechatpay::keys::{MerchantKey, PublicKey};
 const USAGE: &str = "usage: pay-common simulate [--port 3100] [--mchid ID] [--merchant-serial HEX]
   [--merchant-public-key-file PEM | --merchant-private-key-file PEM] [--api-v3-key KEY]
   [--appid APPID]... [--callback-mode sdk|gateway] [--callback-target URL]
-  [--time-scale 1.0] [--auto-pay-ms N]";
+  [--time-scale 1.0] [--auto-pay-ms N] [--auto-refund-ms N] [--auto-confirm-ms N]";
 
 const FLAGS: &[&str] = &[
     "port",
@@ -32,6 +33,8 @@ const FLAGS: &[&str] = &[
     "callback-target",
     "time-scale",
     "auto-pay-ms",
+    "auto-refund-ms",
+    "auto-confirm-ms",
 ];
 
 fn parse_flags(args: &[String]) -> Result<HashMap<String, Vec<String>>, String> {
@@ -73,6 +76,13 @@ fn read(path: &str) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))
 }
 
+fn millis(flags: &HashMap<String, Vec<String>>, name: &str) -> Result<Option<Duration>, String> {
+    pick(flags, name, "")
+        .map(|ms| ms.parse().map(Duration::from_millis))
+        .transpose()
+        .map_err(|_| format!("--{name} must be milliseconds"))
+}
+
 /// Resolves the merchant's public key; `Some(private PEM)` when one had to be generated.
 fn merchant_key(
     flags: &HashMap<String, Vec<String>>,
@@ -104,6 +114,10 @@ fn merchant_key(
 
 /// Runs the `simulate` subcommand; `args` are the arguments after `simulate`.
 pub async fn run_cli(args: Vec<String>) -> Result<(), String> {
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("{USAGE}");
+        return Ok(());
+    }
     let flags = parse_flags(&args)?;
     let port: u16 = pick(&flags, "port", "")
         .unwrap_or_else(|| "3100".into())
@@ -112,7 +126,8 @@ pub async fn run_cli(args: Vec<String>) -> Result<(), String> {
     let mchid = pick(&flags, "mchid", "merchantId").unwrap_or_else(|| "1900000001".into());
     let serial = pick(&flags, "merchant-serial", "merchantSerialNumber")
         .unwrap_or_else(|| ids::hex(40).to_uppercase());
-    let api_v3_key = pick(&flags, "api-v3-key", "apiV3Key").unwrap_or_else(generate_api_v3_key);
+    let given_key = pick(&flags, "api-v3-key", "apiV3Key");
+    let api_v3_key = given_key.clone().unwrap_or_else(generate_api_v3_key);
     let (public_key, generated) = merchant_key(&flags)?;
     let mut config = SimulatorConfig::new(
         mchid.clone(),
@@ -142,18 +157,19 @@ pub async fn run_cli(args: Vec<String>) -> Result<(), String> {
             .parse()
             .map_err(|_| "--time-scale must be a number".to_string())?;
     }
-    if let Some(ms) = pick(&flags, "auto-pay-ms", "") {
-        let ms: u64 = ms
-            .parse()
-            .map_err(|_| "--auto-pay-ms must be milliseconds".to_string())?;
-        config.auto_pay_after = Some(Duration::from_millis(ms));
-    }
+    config.auto_pay_after = millis(&flags, "auto-pay-ms")?;
+    config.auto_refund_after = millis(&flags, "auto-refund-ms")?;
+    config.auto_confirm_after = millis(&flags, "auto-confirm-ms")?;
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let handle = Simulator::start(config, addr)
         .await
         .map_err(|e| format!("cannot start: {e}"))?;
     println!("WeChat Pay simulator listening on {}", handle.base_url());
-    println!("merchantId={mchid}\nmerchantSerialNumber={serial}\napiV3Key={api_v3_key}");
+    println!("merchantId={mchid}\nmerchantSerialNumber={serial}");
+    if given_key.is_none() {
+        // Generated for this run only; a key the user supplied is never printed.
+        println!("apiV3Key={api_v3_key}");
+    }
     println!("wxPayPublicKeyId={}", handle.public_key_id());
     println!(
         "platform certificate serial={}",

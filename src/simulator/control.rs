@@ -6,6 +6,7 @@
 //! | --- | --- |
 //! | `GET /sim/info` | mchid, `PUB_KEY_ID`, public key PEM, certificate serial |
 //! | `POST /sim/orders/{out_trade_no}/pay` | user pays → SUCCESS + `TRANSACTION.SUCCESS` |
+//! | `POST /sim/orders/{out_trade_no}/paying` | user opens the cashier → USERPAYING |
 //! | `POST /sim/orders/{out_trade_no}/fail` | payment fails → PAYERROR |
 //! | `GET /sim/orders/{out_trade_no}` | the order as a query shows it |
 //! | `POST /sim/refunds/{out_refund_no}/complete` | body `{"status":"SUCCESS"\|"ABNORMAL"\|"CLOSED"}` |
@@ -16,7 +17,7 @@
 //! | `POST /sim/faults` | arm one rule or an array of rules ([`super::FaultRule`]) |
 //! | `GET /sim/faults`, `DELETE /sim/faults` | list / disarm |
 //! | `GET /sim/deliveries` | every callback attempt |
-//! | `GET /sim/requests` | every `/v3` request with its verdict |
+//! | `GET /sim/requests` | `{accepted, rejected, log}`: counts and every `/v3` request |
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -34,6 +35,7 @@ pub fn router() -> Router<Shared> {
         .route("/sim/info", get(info))
         .route("/sim/orders/{no}", get(order))
         .route("/sim/orders/{no}/pay", post(pay))
+        .route("/sim/orders/{no}/paying", post(start_paying))
         .route("/sim/orders/{no}/fail", post(fail_payment))
         .route("/sim/refunds/{no}", get(refund))
         .route("/sim/refunds/{no}/complete", post(complete_refund))
@@ -83,6 +85,10 @@ async fn order(State(sim): State<Shared>, Path(no): Path<String>) -> Response {
 
 async fn pay(State(sim): State<Shared>, Path(no): Path<String>) -> Response {
     reply(sim.pay(&no))
+}
+
+async fn start_paying(State(sim): State<Shared>, Path(no): Path<String>) -> Response {
+    reply(sim.start_paying(&no))
 }
 
 async fn fail_payment(State(sim): State<Shared>, Path(no): Path<String>) -> Response {
@@ -180,5 +186,11 @@ async fn deliveries(State(sim): State<Shared>) -> Response {
 }
 
 async fn requests(State(sim): State<Shared>) -> Response {
-    Json(json!(sim.store().requests)).into_response()
+    let store = sim.store();
+    Json(json!({
+        "accepted": store.accepted_total,
+        "rejected": store.rejected_total,
+        "log": store.requests,
+    }))
+    .into_response()
 }

@@ -12,6 +12,7 @@ pub mod cli;
 mod control;
 mod faults;
 mod ids;
+mod log;
 mod order_routes;
 mod orders;
 mod refunds;
@@ -22,7 +23,7 @@ mod verify;
 
 pub use api::SimError;
 pub use faults::{Fault, FaultRule};
-pub use state::{Delivery, DeliveryKind, RequestRecord};
+pub use log::{Delivery, DeliveryKind, RequestRecord};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -43,8 +44,8 @@ pub enum CallbackMode {
     Gateway,
 }
 
-/// Everything the simulator needs to know about the merchant it serves.
-#[derive(Debug)]
+/// Everything the simulator needs to know about the merchant it serves. `Debug` leaves the
+/// APIv3 key out.
 pub struct SimulatorConfig {
     /// The one merchant id the simulator knows.
     pub mchid: String,
@@ -72,8 +73,26 @@ pub struct SimulatorConfig {
     pub time_scale: f64,
     /// Pay every new order automatically after this long.
     pub auto_pay_after: Option<Duration>,
+    /// Complete every new refund with SUCCESS after this long.
+    pub auto_refund_after: Option<Duration>,
+    /// Have the payee confirm every new transfer after this long.
+    pub auto_confirm_after: Option<Duration>,
     /// The simulator's notion of now (timestamps checked and issued).
     pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for SimulatorConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimulatorConfig")
+            .field("mchid", &self.mchid)
+            .field("merchant_serial", &self.merchant_serial)
+            .field("api_v3_key", &"<redacted>")
+            .field("public_key_id", &self.public_key_id)
+            .field("callback_mode", &self.callback_mode)
+            .field("callback_target", &self.callback_target)
+            .field("time_scale", &self.time_scale)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SimulatorConfig {
@@ -98,6 +117,8 @@ impl SimulatorConfig {
             callback_target: None,
             time_scale: 1.0,
             auto_pay_after: None,
+            auto_refund_after: None,
+            auto_confirm_after: None,
             clock: Arc::new(SystemClock),
         }
     }
@@ -167,6 +188,10 @@ impl SimulatorHandle {
     pub fn pay(&self, out_trade_no: &str) -> Result<Transaction, SimError> {
         self.sim.pay(out_trade_no)
     }
+    /// The user opened the cashier: NOTPAY → USERPAYING (no callback).
+    pub fn start_paying(&self, out_trade_no: &str) -> Result<Transaction, SimError> {
+        self.sim.start_paying(out_trade_no)
+    }
     /// The payment fails: → PAYERROR (WeChat sends no callback for it).
     pub fn fail_payment(&self, out_trade_no: &str) -> Result<Transaction, SimError> {
         self.sim.fail_payment(out_trade_no)
@@ -224,11 +249,10 @@ impl SimulatorHandle {
     pub fn requests(&self) -> Vec<RequestRecord> {
         self.sim.store().requests.clone()
     }
-    /// `(accepted, rejected)` counts of signed `/v3` requests.
-    pub fn request_counts(&self) -> (usize, usize) {
+    /// `(accepted, rejected)` counts of `/v3` requests since start (authentication verdicts).
+    pub fn request_counts(&self) -> (u64, u64) {
         let store = self.sim.store();
-        let accepted = store.requests.iter().filter(|r| r.accepted).count();
-        (accepted, store.requests.len() - accepted)
+        (store.accepted_total, store.rejected_total)
     }
     /// Stops the server and every pending callback retry.
     pub async fn shutdown(&self) {
@@ -237,6 +261,13 @@ impl SimulatorHandle {
         if let Some(task) = task {
             let _ = task.await;
         }
+    }
+}
+
+impl Drop for SimulatorHandle {
+    /// Dropping the handle stops the server and pending retries (without waiting for them).
+    fn drop(&mut self) {
+        self.sim.shutdown.send_replace(true);
     }
 }
 

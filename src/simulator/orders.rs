@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::api::{self, Reply, SimError, ok, opt_str, req_fen, req_str};
-use super::state::{Shared, Sim};
+use super::state::{Shared, Sim, later};
 use super::verify::{check_appid, check_mchid};
 use super::{callbacks, ids};
 use crate::wechatpay::crypto::random_alphanumeric;
@@ -121,16 +121,16 @@ fn answer_for(trade_type: &str, prepay_id: &str) -> Value {
 }
 
 impl Sim {
-    pub(super) fn create_order(self: &Shared, trade_type: &'static str, body: &[u8]) -> Reply {
-        let v = api::parse_body(body)?;
-        let appid = req_str(&v, "/appid", 32)?;
+    /// Validates an order body like WeChat, field by field, into a NOTPAY order.
+    fn parse_order(&self, trade_type: &'static str, v: Value) -> Result<Order, SimError> {
+        let appid = req_str(&v, "/appid", 32)?.to_string();
         check_mchid(self, &v)?;
-        check_appid(self, appid)?;
+        check_appid(self, &appid)?;
         req_str(&v, "/description", 127)?;
-        let out_trade_no = req_str(&v, "/out_trade_no", 32)?;
-        check_out_trade_no(out_trade_no)?;
-        let notify_url = req_str(&v, "/notify_url", 255)?;
-        api::check_notify_url(notify_url, "/notify_url", 255)?;
+        let out_trade_no = req_str(&v, "/out_trade_no", 32)?.to_string();
+        check_out_trade_no(&out_trade_no)?;
+        let notify_url = req_str(&v, "/notify_url", 255)?.to_string();
+        api::check_notify_url(&notify_url, "/notify_url", 255)?;
         let total = req_fen(&v, "/amount/total")?;
         if opt_str(&v, "/amount/currency", 16)?.is_some_and(|c| c != "CNY") {
             return Err(SimError::param("/amount/currency", "only CNY is supported"));
@@ -144,12 +144,33 @@ impl Sim {
             req_str(&v, "/scene_info/payer_client_ip", 45)?;
             req_str(&v, "/scene_info/h5_info/type", 32)?;
         }
+        let answer = answer_for(trade_type, &format!("wx{}", ids::digits(32)));
+        Ok(Order {
+            trade_type,
+            appid,
+            out_trade_no,
+            notify_url,
+            total,
+            attach,
+            openid,
+            request: v,
+            answer,
+            transaction_id: None,
+            state: "NOTPAY",
+            success_time: None,
+            refunded: 0,
+        })
+    }
+
+    /// Places an order, or answers a repeat of one: the same body gets the same answer.
+    pub(super) fn create_order(self: &Shared, trade_type: &'static str, body: &[u8]) -> Reply {
+        let order = self.parse_order(trade_type, api::parse_body(body)?)?;
         let mut store = self.store();
-        if let Some(existing) = store.orders.get(out_trade_no) {
+        if let Some(existing) = store.orders.get(&order.out_trade_no) {
             return match existing.state {
                 _ if existing.is_paid() => Err(order_paid()),
                 "CLOSED" => Err(order_closed()),
-                _ if existing.request == v && existing.trade_type == trade_type => {
+                _ if existing.request == order.request && existing.trade_type == trade_type => {
                     ok(existing.answer.clone())
                 }
                 _ => Err(SimError::new(
@@ -159,33 +180,12 @@ impl Sim {
                 )),
             };
         }
-        let prepay_id = format!("wx{}", ids::digits(32));
-        let answer = answer_for(trade_type, &prepay_id);
-        let order = Order {
-            trade_type,
-            appid: appid.to_string(),
-            out_trade_no: out_trade_no.to_string(),
-            notify_url: notify_url.to_string(),
-            total,
-            attach,
-            openid,
-            request: v.clone(),
-            answer: answer.clone(),
-            transaction_id: None,
-            state: "NOTPAY",
-            success_time: None,
-            refunded: 0,
-        };
-        store.orders.insert(out_trade_no.to_string(), order);
+        let (no, answer) = (order.out_trade_no.clone(), order.answer.clone());
+        store.orders.insert(no.clone(), order);
         drop(store);
-        if let Some(after) = self.cfg.auto_pay_after {
-            let (sim, no) = (self.clone(), out_trade_no.to_string());
-            tokio::spawn(async move {
-                if sim.sleep(after).await {
-                    let _ = sim.pay(&no);
-                }
-            });
-        }
+        later(self, self.cfg.auto_pay_after, move |sim| {
+            let _ = sim.pay(&no);
+        });
         ok(answer)
     }
 
@@ -227,6 +227,29 @@ impl Sim {
         );
         callbacks::spawn(self, &url, n.with_stale(stale));
         Ok(serde_json::from_value(now).unwrap_or_default())
+    }
+
+    /// The user opened the cashier: NOTPAY → USERPAYING (WeChat sends no callback).
+    pub fn start_paying(&self, out_trade_no: &str) -> Result<Transaction, SimError> {
+        let mut store = self.store();
+        let order = store
+            .orders
+            .get_mut(out_trade_no)
+            .ok_or_else(order_not_exist)?;
+        match order.state {
+            "NOTPAY" | "USERPAYING" => order.state = "USERPAYING",
+            "CLOSED" => return Err(order_closed()),
+            _ if order.is_paid() => return Err(order_paid()),
+            other => {
+                let msg = format!("order is {other}");
+                return Err(SimError::new(
+                    StatusCode::BAD_REQUEST,
+                    "INVALID_REQUEST",
+                    msg,
+                ));
+            }
+        }
+        Ok(serde_json::from_value(order.to_json(&self.cfg.mchid)).unwrap_or_default())
     }
 
     /// The payment fails: NOTPAY/USERPAYING → PAYERROR (no callback, as on WeChat).

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::api::{self, Reply, SimError, ok, opt_str, req_fen, req_str};
 use super::server::respond;
-use super::state::{Shared, Sim};
+use super::state::{Shared, Sim, later};
 use super::{RefundView, callbacks, ids};
 use crate::wechatpay::model::RefundAmount;
 
@@ -98,57 +98,81 @@ fn not_exists() -> SimError {
     SimError::new(StatusCode::NOT_FOUND, "RESOURCE_NOT_EXISTS", "订单不存在")
 }
 
+/// A validated refund request.
+struct RefundRequest {
+    out_refund_no: String,
+    by_txn: Option<String>,
+    by_out: Option<String>,
+    refund: i64,
+    total: i64,
+    notify_url: Option<String>,
+}
+
+fn parse_refund(v: &Value) -> Result<RefundRequest, SimError> {
+    let out_refund_no = req_str(v, "/out_refund_no", 64)?;
+    if !out_refund_no
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_-|*@".contains(c))
+    {
+        return Err(SimError::param(
+            "/out_refund_no",
+            "must be [0-9A-Za-z_-|*@]",
+        ));
+    }
+    let by_txn = opt_str(v, "/transaction_id", 32)?.map(str::to_string);
+    let by_out = opt_str(v, "/out_trade_no", 32)?.map(str::to_string);
+    if by_txn.is_none() && by_out.is_none() {
+        return Err(SimError::param(
+            "/out_trade_no",
+            "transaction_id or out_trade_no is required",
+        ));
+    }
+    let refund = req_fen(v, "/amount/refund")?;
+    let total = req_fen(v, "/amount/total")?;
+    if req_str(v, "/amount/currency", 16)? != "CNY" {
+        return Err(SimError::param("/amount/currency", "only CNY is supported"));
+    }
+    opt_str(v, "/reason", 80)?;
+    let notify_url = opt_str(v, "/notify_url", 256)?.map(str::to_string);
+    if let Some(url) = &notify_url {
+        api::check_notify_url(url, "/notify_url", 256)?;
+    }
+    Ok(RefundRequest {
+        out_refund_no: out_refund_no.to_string(),
+        by_txn,
+        by_out,
+        refund,
+        total,
+        notify_url,
+    })
+}
+
 impl Sim {
-    fn create_refund(&self, body: &[u8]) -> Reply {
-        let v = api::parse_body(body)?;
-        let out_refund_no = req_str(&v, "/out_refund_no", 64)?;
-        if !out_refund_no
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-|*@".contains(c))
-        {
-            return Err(SimError::param(
-                "/out_refund_no",
-                "must be [0-9A-Za-z_-|*@]",
-            ));
-        }
-        let by_txn = opt_str(&v, "/transaction_id", 32)?;
-        let by_out = opt_str(&v, "/out_trade_no", 32)?;
-        if by_txn.is_none() && by_out.is_none() {
-            return Err(SimError::param(
-                "/out_trade_no",
-                "transaction_id or out_trade_no is required",
-            ));
-        }
-        let refund = req_fen(&v, "/amount/refund")?;
-        let total = req_fen(&v, "/amount/total")?;
-        if req_str(&v, "/amount/currency", 16)? != "CNY" {
-            return Err(SimError::param("/amount/currency", "only CNY is supported"));
-        }
-        opt_str(&v, "/reason", 80)?;
-        let notify_url = opt_str(&v, "/notify_url", 256)?;
-        if let Some(url) = notify_url {
-            api::check_notify_url(url, "/notify_url", 256)?;
-        }
+    fn create_refund(self: &Shared, body: &[u8]) -> Reply {
+        let req = parse_refund(&api::parse_body(body)?)?;
         let mut store = self.store();
-        if let Some(existing) = store.refunds.get(out_refund_no) {
+        if let Some(existing) = store.refunds.get(&req.out_refund_no) {
             return ok(existing.to_json());
         }
         let order = store
             .orders
             .values_mut()
             .find(|o| {
-                by_out.is_none_or(|n| n == o.out_trade_no)
-                    && by_txn.is_none_or(|t| o.transaction_id.as_deref() == Some(t))
+                req.by_out.as_ref().is_none_or(|n| *n == o.out_trade_no)
+                    && req
+                        .by_txn
+                        .as_ref()
+                        .is_none_or(|t| o.transaction_id.as_ref() == Some(t))
             })
             .filter(|o| matches!(o.state, "SUCCESS" | "REFUND"))
             .ok_or_else(not_exists)?;
-        if total != order.total {
+        if req.total != order.total {
             return Err(SimError::param(
                 "/amount/total",
                 "does not equal the order total",
             ));
         }
-        if refund > order.total - order.refunded {
+        if req.refund > order.total - order.refunded {
             // Protocol notes §7: INVALID_REQUEST is the business-rule rejection; NOT_ENOUGH is
             // reserved for the merchant's own refundable balance.
             return Err(SimError::new(
@@ -157,22 +181,26 @@ impl Sim {
                 "申请退款金额超过订单可退金额",
             ));
         }
-        order.refunded += refund;
+        order.refunded += req.refund;
         order.state = "REFUND";
         let record = RefundRecord {
-            out_refund_no: out_refund_no.to_string(),
+            out_refund_no: req.out_refund_no.clone(),
             refund_id: format!("50{}", ids::digits(27)),
             out_trade_no: order.out_trade_no.clone(),
             transaction_id: order.transaction_id.clone().unwrap_or_default(),
             status: "PROCESSING",
-            total,
-            refund,
-            notify_url: notify_url.map(str::to_string),
+            total: req.total,
+            refund: req.refund,
+            notify_url: req.notify_url,
             create_time: self.now(),
             success_time: None,
         };
         let answer = record.to_json();
-        store.refunds.insert(out_refund_no.to_string(), record);
+        store.refunds.insert(req.out_refund_no.clone(), record);
+        drop(store);
+        later(self, self.cfg.auto_refund_after, move |sim| {
+            let _ = sim.complete_refund(&req.out_refund_no, "SUCCESS");
+        });
         ok(answer)
     }
 

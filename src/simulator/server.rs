@@ -14,7 +14,8 @@ use axum::routing::get;
 
 use super::api::{ErrorInfo, SimError};
 use super::faults::{self, Fault};
-use super::state::{RequestRecord, Shared};
+use super::log::RequestRecord;
+use super::state::Shared;
 use super::{control, ids, order_routes, refunds, transfers, verify};
 use crate::wechatpay::crypto::{
     self, HEADER_NONCE, HEADER_REQUEST_ID, HEADER_SERIAL, HEADER_SIGNATURE, HEADER_TIMESTAMP,
@@ -103,12 +104,21 @@ fn router(sim: Shared) -> Router {
         .merge(v3)
         .merge(control::router())
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(request_id))
         .with_state(sim)
 }
 
 async fn not_found() -> SimError {
     SimError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "请求的资源不存在")
+}
+
+async fn method_not_allowed() -> SimError {
+    SimError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        "请求方法不被允许",
+    )
 }
 
 async fn request_id(req: Request, next: Next) -> Response {
@@ -213,7 +223,7 @@ fn finish(sim: &Shared, mut record: RequestRecord, res: Response) -> Response {
         record.code = Some(info.code.clone());
         record.reason.get_or_insert_with(|| info.message.clone());
     }
-    sim.store().requests.push(record);
+    sim.store().log_request(record);
     res
 }
 

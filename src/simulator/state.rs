@@ -6,70 +6,16 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
-use serde::Serialize;
 use tokio::sync::watch;
 
 use super::faults::FaultRule;
+use super::log::{Delivery, RequestRecord};
 use super::orders::Order;
 use super::refunds::RefundRecord;
 use super::transfers::Transfer;
 use super::{CallbackMode, SimulatorConfig, certificate};
 use crate::wechatpay::crypto::Clock;
 use crate::wechatpay::keys::{MerchantKey, PublicKey};
-
-/// One `/v3` request and what the simulator made of it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RequestRecord {
-    /// HTTP method.
-    pub method: String,
-    /// Path and query as received.
-    pub target: String,
-    /// Endpoint name (see `docs/simulator.md`), empty for unknown routes.
-    pub endpoint: String,
-    /// Whether the signature checks passed.
-    pub accepted: bool,
-    /// Status answered.
-    pub status: u16,
-    /// Error code answered, if any.
-    pub code: Option<String>,
-    /// Why it was rejected or failed, if it was.
-    pub reason: Option<String>,
-}
-
-/// What a callback attempt was.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DeliveryKind {
-    /// The notification itself (first try or a retry).
-    Normal,
-    /// A second copy after an acknowledged one (fault `duplicate`).
-    Duplicate,
-    /// An older state delivered after the newer one (fault `out_of_order`).
-    Stale,
-    /// A `WECHATPAY/SIGNTEST/` probe (fault `sign_test_probe`).
-    Probe,
-    /// The resource ciphertext altered (fault `tampered_ciphertext`).
-    Tampered,
-}
-
-/// One callback attempt.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Delivery {
-    /// Where it was posted.
-    pub url: String,
-    /// e.g. `TRANSACTION.SUCCESS`.
-    pub event_type: String,
-    /// The envelope `id`.
-    pub notification_id: String,
-    /// Normal, or which fault produced it.
-    pub kind: DeliveryKind,
-    /// 1 for the first try of this notification.
-    pub attempt: u32,
-    /// HTTP status answered; `None` when the connection failed.
-    pub status: Option<u16>,
-    /// Transport error, if any.
-    pub error: Option<String>,
-}
 
 /// The mutable part.
 #[derive(Debug, Default)]
@@ -82,14 +28,18 @@ pub struct Store {
     pub transfers: HashMap<String, Transfer>,
     /// Armed fault rules.
     pub faults: Vec<FaultRule>,
-    /// Callback attempts log.
+    /// Callback attempts log (the most recent [`LOG_CAP`](super::log::LOG_CAP) entries).
     pub deliveries: Vec<Delivery>,
-    /// `/v3` request log.
+    /// `/v3` request log (the most recent [`LOG_CAP`](super::log::LOG_CAP) entries).
     pub requests: Vec<RequestRecord>,
+    /// Requests that passed authentication, ever.
+    pub accepted_total: u64,
+    /// Requests rejected by authentication, ever.
+    pub rejected_total: u64,
 }
 
-/// The merchant-facing settings copied out of [`SimulatorConfig`].
-#[derive(Debug)]
+/// The merchant-facing settings copied out of [`SimulatorConfig`]. `Debug` omits the
+/// APIv3 key.
 pub struct Settings {
     /// See [`SimulatorConfig`].
     pub mchid: String,
@@ -111,6 +61,21 @@ pub struct Settings {
     pub time_scale: f64,
     /// See [`SimulatorConfig`].
     pub auto_pay_after: Option<Duration>,
+    /// See [`SimulatorConfig`].
+    pub auto_refund_after: Option<Duration>,
+    /// See [`SimulatorConfig`].
+    pub auto_confirm_after: Option<Duration>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("mchid", &self.mchid)
+            .field("callback_mode", &self.callback_mode)
+            .field("callback_target", &self.callback_target)
+            .field("time_scale", &self.time_scale)
+            .finish_non_exhaustive()
+    }
 }
 
 /// WeChat's own keys.
@@ -215,6 +180,8 @@ impl Sim {
                 sign_callbacks_with_certificate: c.sign_callbacks_with_certificate,
                 time_scale: c.time_scale.max(0.0),
                 auto_pay_after: c.auto_pay_after,
+                auto_refund_after: c.auto_refund_after,
+                auto_confirm_after: c.auto_confirm_after,
             },
             keys,
             clock: c.clock,
@@ -250,6 +217,18 @@ impl Sim {
             _ = tokio::time::sleep(d) => true,
             _ = rx.wait_for(|v| *v) => false,
         }
+    }
+}
+
+/// Runs `act` after `after` unless the simulator stops first (the `auto_*` settings).
+pub fn later(sim: &Shared, after: Option<Duration>, act: impl FnOnce(&Shared) + Send + 'static) {
+    if let Some(after) = after {
+        let sim = sim.clone();
+        sim.rt.clone().spawn(async move {
+            if sim.sleep(after).await {
+                act(&sim);
+            }
+        });
     }
 }
 

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::api::{self, Reply, SimError, ok, opt_str, req_fen, req_str};
 use super::server::respond;
-use super::state::{Shared, Sim};
+use super::state::{Shared, Sim, later};
 use super::verify::Authed;
 use super::verify::check_appid;
 use super::{callbacks, ids};
@@ -86,7 +86,7 @@ fn not_found() -> SimError {
 }
 
 impl Sim {
-    fn create_transfer(&self, authed: &Authed, body: &[u8]) -> Reply {
+    fn create_transfer(self: &Shared, authed: &Authed, body: &[u8]) -> Reply {
         let v = api::parse_body(body)?;
         let appid = req_str(&v, "/appid", 32)?;
         check_appid(self, appid)?;
@@ -143,6 +143,11 @@ impl Sim {
         };
         let answer = bill.created_json();
         store.transfers.insert(out_bill_no.to_string(), bill);
+        drop(store);
+        let no = out_bill_no.to_string();
+        later(self, self.cfg.auto_confirm_after, move |sim| {
+            let _ = sim.finish_transfer(&no, None);
+        });
         ok(answer)
     }
 
@@ -260,14 +265,16 @@ async fn create(
     respond(sim.create_transfer(&authed, &body))
 }
 
-/// 商户单号查询转账单 — <https://pay.weixin.qq.com/doc/v3/merchant/4012716437>.
+/// 商户单号查询转账单 — <https://pay.weixin.qq.com/doc/v3/merchant/4012716437>
+/// (page id not re-checked; same doc family as 4012716434).
 async fn query(State(sim): State<Shared>, Path(no): Path<String>) -> Response {
     let store = sim.store();
     let found = store.transfers.get(&no).map(|b| b.to_json(&sim.cfg.mchid));
     respond(found.ok_or_else(not_found).and_then(ok))
 }
 
-/// 微信单号查询转账单 — <https://pay.weixin.qq.com/doc/v3/merchant/4012716457>.
+/// 微信单号查询转账单 — <https://pay.weixin.qq.com/doc/v3/merchant/4012716457>
+/// (page id not re-checked; same doc family as 4012716434).
 async fn query_by_no(State(sim): State<Shared>, Path(no): Path<String>) -> Response {
     let store = sim.store();
     let found = store.transfers.values().find(|b| b.transfer_bill_no == no);
@@ -279,7 +286,8 @@ async fn query_by_no(State(sim): State<Shared>, Path(no): Path<String>) -> Respo
     )
 }
 
-/// 撤销转账 — <https://pay.weixin.qq.com/doc/v3/merchant/4012716458>.
+/// 撤销转账 — <https://pay.weixin.qq.com/doc/v3/merchant/4012716458>
+/// (page id not re-checked; same doc family as 4012716434).
 async fn cancel(State(sim): State<Shared>, Path(no): Path<String>) -> Response {
     respond(sim.cancel_transfer(&no))
 }

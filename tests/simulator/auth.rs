@@ -142,6 +142,8 @@ async fn bad_bodies_name_the_field_and_unknown_routes_are_404() {
     let r = m.call("GET", "/v3/no/such/thing", None).await;
     assert_eq!(r.status, 404);
     assert!(!r.code().is_empty() && !r.header("Request-ID").is_empty());
+    let r = m.call("GET", "/v3/pay/transactions/jsapi", None).await;
+    assert_eq!((r.status, r.code().as_str()), (405, "METHOD_NOT_ALLOWED"));
 }
 
 #[tokio::test]
@@ -185,4 +187,21 @@ async fn the_204_of_close_verifies_with_the_certificate_from_v3_certificates() {
     assert_eq!(r.header("Wechatpay-Serial"), serial);
     r.verify(serial, &cert_key).unwrap();
     assert!(r.verify(&sim.public_key_id(), &sim.public_key()).is_err());
+}
+
+#[tokio::test]
+async fn debug_output_never_shows_the_api_v3_key() {
+    let key = pay_common::wechatpay::keys::MerchantKey::generate();
+    let secret = pay_common::simulator::generate_api_v3_key();
+    let cfg = pay_common::simulator::SimulatorConfig::new(
+        MCHID,
+        SERIAL,
+        key.public_key(),
+        secret.clone(),
+    );
+    assert!(!format!("{cfg:?}").contains(&secret));
+    let sim = pay_common::simulator::Simulator::start(cfg, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    assert!(!format!("{sim:?}").contains(&secret));
 }

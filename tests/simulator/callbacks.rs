@@ -197,3 +197,28 @@ async fn transfer_callbacks_use_mch_payment_and_fire_on_every_terminal_state() {
     states.sort();
     assert_eq!(states, vec!["CANCELLED", "SUCCESS"]);
 }
+
+#[tokio::test]
+async fn certificate_mode_callbacks_carry_the_certificate_serial() {
+    let rx = receiver(0).await;
+    let (sim, m) = start(|c| {
+        c.callback_mode = CallbackMode::Sdk;
+        c.callback_target = Some(rx.url.clone());
+        c.sign_callbacks_with_certificate = true;
+    })
+    .await;
+    place(&m, "T50000004", 100).await;
+    sim.pay("T50000004").unwrap();
+    wait_until("the pay callback", || !rx.captured().is_empty()).await;
+    let c = &rx.captured()[0];
+    let h = SignedHeaders::from_headers(&c.headers);
+    assert_eq!(h.serial, sim.platform_certificate_serial());
+    let cert =
+        pay_common::wechatpay::keys::PublicKey::from_pem(&sim.platform_certificate_pem()).unwrap();
+    let now = crypto::Clock::now(&crypto::SystemClock);
+    crypto::verify_signed(&h, &c.body, now, |s| (s == h.serial).then_some(&cert)).unwrap();
+    assert!(
+        open_sdk(&sim, &m, c).is_err(),
+        "not signed with the public-key pair"
+    );
+}

@@ -203,3 +203,41 @@ async fn the_control_api_drives_the_same_simulator() {
         .unwrap();
     assert_eq!(order["trade_state"], "SUCCESS");
 }
+
+#[tokio::test]
+async fn gateway_forgeries_keep_a_believable_parsed_content() {
+    let rx = receiver(0).await;
+    let (sim, m) = start(|c| c.callback_target = Some(rx.url.clone())).await;
+    sim.inject(FaultRule::new(
+        "TRANSACTION.SUCCESS",
+        Fault::SignTestProbe,
+        1,
+    ));
+    sim.inject(FaultRule::new(
+        "TRANSACTION.SUCCESS",
+        Fault::TamperedCiphertext,
+        1,
+    ));
+    place(&m, "T60000006", 100).await;
+    sim.pay("T60000006").unwrap();
+    wait_until("three forwards", || rx.captured().len() == 3).await;
+    let bodies: Vec<Value> = rx
+        .captured()
+        .iter()
+        .map(|c| serde_json::from_slice(&c.body).unwrap())
+        .collect();
+    for b in &bodies {
+        assert_eq!(b["ParsedContent"]["trade_state"], "SUCCESS");
+    }
+    assert!(
+        bodies[0]["rawData"].get("resource").is_none(),
+        "probe: no ciphertext to check"
+    );
+    let tampered = crate::callbacks::open_resource(&m, &bodies[1]["rawData"]["resource"]);
+    assert!(
+        tampered.is_err(),
+        "tampered ciphertext fails authentication"
+    );
+    let real = crate::callbacks::open_resource(&m, &bodies[2]["rawData"]["resource"]).unwrap();
+    assert_eq!(real, bodies[2]["ParsedContent"]);
+}

@@ -62,6 +62,12 @@ async fn orders_follow_wechats_state_machine() {
         .await;
     assert_eq!((r.status, r.code().as_str()), (400, "PARAM_ERROR"));
 
+    assert_eq!(
+        sim.start_paying("T30000010").unwrap().trade_state,
+        "USERPAYING"
+    );
+    let r = m.call("GET", &q, None).await;
+    assert_eq!(r.json()["trade_state"], "USERPAYING");
     let paid = sim.pay("T30000010").unwrap();
     let txn = paid.transaction_id.clone().unwrap();
     let r = m
@@ -135,12 +141,47 @@ async fn unpaid_orders_have_no_transaction_and_closed_ones_stay_closed() {
 }
 
 #[tokio::test]
-async fn auto_pay_pays_new_orders_by_itself() {
-    let (sim, m) = start(|c| c.auto_pay_after = Some(std::time::Duration::from_millis(20))).await;
+async fn auto_settings_pay_refund_and_confirm_by_themselves() {
+    let ms = |n| Some(std::time::Duration::from_millis(n));
+    let (sim, m) = start(|c| {
+        c.auto_pay_after = ms(20);
+        c.auto_refund_after = ms(20);
+        c.auto_confirm_after = ms(20);
+    })
+    .await;
     place(&m, "T30000030", 100).await;
     wait_until("auto pay", || {
         sim.order("T30000030")
             .is_some_and(|o| o.trade_state == "SUCCESS")
+    })
+    .await;
+    let refund = json!({"out_trade_no": "T30000030", "out_refund_no": "R30000030",
+                        "amount": {"refund": 100, "total": 100, "currency": "CNY"}});
+    assert_eq!(
+        m.call("POST", "/v3/refund/domestic/refunds", Some(&refund))
+            .await
+            .status,
+        200
+    );
+    wait_until("auto refund", || {
+        sim.refund("R30000030")
+            .is_some_and(|r| r.status == "SUCCESS")
+    })
+    .await;
+    let bill = json!({"appid": APPID, "out_bill_no": "B30000030", "transfer_scene_id": "1000",
+        "openid": "o1", "transfer_amount": 100, "transfer_remark": "r",
+        "transfer_scene_report_infos": [{"info_type": "a", "info_content": "b"}]});
+    let r = m
+        .call(
+            "POST",
+            "/v3/fund-app/mch-transfer/transfer-bills",
+            Some(&bill),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    wait_until("auto confirm", || {
+        sim.transfer("B30000030")
+            .is_some_and(|t| t.state == "SUCCESS")
     })
     .await;
 }

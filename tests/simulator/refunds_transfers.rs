@@ -150,3 +150,29 @@ async fn transfers_confirm_fail_or_cancel_only_from_the_right_states() {
         .await;
     assert_eq!(r.status, 404);
 }
+
+#[tokio::test]
+async fn a_name_encrypted_to_the_certificate_needs_the_certificate_serial() {
+    let (sim, mut m) = start(|_| {}).await;
+    let cert =
+        pay_common::wechatpay::keys::PublicKey::from_pem(&sim.platform_certificate_pem()).unwrap();
+    let mut b = bill("B8", 250_000);
+    b["user_name"] = cert.encrypt_oaep("李四").unwrap().into();
+    let r = m.call("POST", BILLS, Some(&b)).await;
+    assert_eq!(
+        r.code(),
+        "PARAM_ERROR",
+        "named the public key, encrypted to the certificate"
+    );
+    m.wechatpay_serial = Some(sim.platform_certificate_serial());
+    let r = m.call("POST", BILLS, Some(&b)).await;
+    assert_eq!(r.status, 200, "{:?}", r.json());
+    assert_eq!(
+        r.header("Wechatpay-Serial"),
+        sim.platform_certificate_serial()
+    );
+    r.verify(&sim.platform_certificate_serial(), &cert).unwrap();
+    m.wechatpay_serial = None;
+    let r = m.call("POST", BILLS, Some(&bill("B9", 250_000))).await;
+    assert_eq!(r.json()["detail"]["field"], "/user_name");
+}
