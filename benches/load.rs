@@ -23,13 +23,22 @@ struct Args {
 }
 
 fn args() -> Args {
-    let mut a = Args { orders: 2000, concurrency: 64, database_url: None };
+    let mut a = Args {
+        orders: 2000,
+        concurrency: 64,
+        database_url: None,
+    };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut it = argv.iter();
     while let Some(flag) = it.next() {
         match flag.as_str() {
             "--orders" => a.orders = it.next().and_then(|v| v.parse().ok()).expect("--orders N"),
-            "--concurrency" => a.concurrency = it.next().and_then(|v| v.parse().ok()).expect("--concurrency N"),
+            "--concurrency" => {
+                a.concurrency = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .expect("--concurrency N")
+            }
             "--database-url" => a.database_url = it.next().cloned(),
             _ => {} // cargo bench passes --bench
         }
@@ -50,7 +59,10 @@ fn cpu_ms(pid: u32) -> f64 {
 /// A `/proc/<pid>/status` field in MiB (VmRSS, VmHWM).
 fn mem_mib(pid: u32, field: &str) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
-    let line = status.lines().find(|l| l.starts_with(field)).expect("field");
+    let line = status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .expect("field");
     let kib: f64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
     kib / 1024.0
 }
@@ -69,8 +81,12 @@ impl Drop for Service {
 }
 
 fn merchant_pem() -> String {
-    let v: serde_json::Value = serde_json::from_str(include_str!("../tests/fixtures/wechatpay-kat.json")).unwrap();
-    v["rsa_test_key"]["private_key_pkcs8_pem"].as_str().unwrap().to_string()
+    let v: serde_json::Value =
+        serde_json::from_str(include_str!("../tests/fixtures/wechatpay-kat.json")).unwrap();
+    v["rsa_test_key"]["private_key_pkcs8_pem"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 fn sign_cost_ms() -> f64 {
@@ -86,16 +102,27 @@ fn sign_cost_ms() -> f64 {
 async fn main() {
     let a = args();
     let sign_ms = sign_cost_ms();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let base = format!("http://127.0.0.1:{port}");
     let merchant = MerchantKey::from_pem(&merchant_pem()).unwrap();
     let mut cfg = SimulatorConfig::new("1900000001", SERIAL, merchant.public_key(), V3.into());
     cfg.callback_mode = CallbackMode::Gateway;
     cfg.callback_target = Some(base.clone());
     cfg.time_scale = 0.001;
-    let sim = Arc::new(Simulator::start(cfg, "127.0.0.1:0".parse().unwrap()).await.unwrap());
+    let sim = Arc::new(
+        Simulator::start(cfg, "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap(),
+    );
     let db = std::env::temp_dir().join(format!("pay-common-bench-{}.db", std::process::id()));
-    let database_url = a.database_url.clone().unwrap_or_else(|| format!("sqlite://{}?mode=rwc", db.display()));
+    let database_url = a
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", db.display()));
     let env = [
         ("PORT", port.to_string()),
         ("HOST", "127.0.0.1".into()),
@@ -107,12 +134,18 @@ async fn main() {
         ("apiV3Key", V3.into()),
         ("wxPayPublicKey", sim.public_key_pem()),
         ("wxPayPublicKeyId", sim.public_key_id()),
-        ("notifyURLPayURL", "https://pay.example.com/wechatpay/order".into()),
+        (
+            "notifyURLPayURL",
+            "https://pay.example.com/wechatpay/order".into(),
+        ),
         ("wechatpayBaseUrl", sim.base_url()),
         ("reconcileIntervalSeconds", "0".into()),
         ("RUST_LOG", "warn".into()),
     ];
-    let http = reqwest::Client::builder().pool_max_idle_per_host(a.concurrency).build().unwrap();
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(a.concurrency)
+        .build()
+        .unwrap();
     let started = Instant::now();
     let child = Command::new(env!("CARGO_BIN_EXE_pay-common"))
         .arg("serve")
@@ -125,10 +158,18 @@ async fn main() {
     let service = Service(child);
     let pid = service.0.id();
     loop {
-        if http.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
+        if http
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(10), "service did not start");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "service did not start"
+        );
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     let ready_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -141,8 +182,18 @@ async fn main() {
         async move {
             let body = serde_json::json!({ "description": "bench", "out_trade_no": format!("BENCH{phase}{i:08}"), "amount": { "total": 1 } });
             let t = Instant::now();
-            let r = http.post(url).header("x-wx-openid", format!("oBenchUser{:018}", i % 1000)).json(&body).send().await.unwrap();
-            assert!(r.status().is_success(), "order failed: {}", r.text().await.unwrap_or_default());
+            let r = http
+                .post(url)
+                .header("x-wx-openid", format!("oBenchUser{:018}", i % 1000))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                r.status().is_success(),
+                "order failed: {}",
+                r.text().await.unwrap_or_default()
+            );
             t.elapsed().as_secs_f64() * 1000.0
         }
     };
@@ -150,7 +201,10 @@ async fn main() {
         order(i, "W").await;
     }
 
-    eprintln!("ordering: {} orders at concurrency {}", a.orders, a.concurrency);
+    eprintln!(
+        "ordering: {} orders at concurrency {}",
+        a.orders, a.concurrency
+    );
     let cpu0 = cpu_ms(pid);
     let t0 = Instant::now();
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -183,11 +237,18 @@ async fn main() {
         sim.pay(&format!("BENCHO{i:08}")).unwrap();
     }
     loop {
-        let acked = sim.deliveries().iter().filter(|d| d.status == Some(200)).count();
+        let acked = sim
+            .deliveries()
+            .iter()
+            .filter(|d| d.status == Some(200))
+            .count();
         if acked >= a.orders {
             break;
         }
-        assert!(t1.elapsed() < Duration::from_secs(120), "callbacks stalled at {acked}");
+        assert!(
+            t1.elapsed() < Duration::from_secs(120),
+            "callbacks stalled at {acked}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let pay_secs = t1.elapsed().as_secs_f64();
@@ -195,13 +256,28 @@ async fn main() {
     let peak = mem_mib(pid, "VmHWM:");
 
     let n = a.orders as f64;
-    println!("pay-common load benchmark ({} cores, database {})", std::thread::available_parallelism().map_or(0, |n| n.get()), database_url.split(':').next().unwrap_or("?"));
+    println!(
+        "pay-common load benchmark ({} cores, database {})",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        database_url.split(':').next().unwrap_or("?")
+    );
     println!("  ready (/healthz answered)   {ready_ms:>8.1} ms after spawn");
     println!("  idle RSS                    {idle_rss:>8.1} MiB");
-    println!("  orders                      {:>8} at concurrency {}", a.orders, a.concurrency);
+    println!(
+        "  orders                      {:>8} at concurrency {}",
+        a.orders, a.concurrency
+    );
     println!("  orders per second           {:>8.0}", n / order_secs);
-    println!("  order latency p50 / p99     {:>8.2} / {:.2} ms", percentile(&lat, 0.50), percentile(&lat, 0.99));
-    println!("  service CPU per order       {:>8.3} ms  (one RSA-2048 signature: {sign_ms:.3} ms; target <= {:.3} ms)", order_cpu / n, 3.0 * sign_ms);
+    println!(
+        "  order latency p50 / p99     {:>8.2} / {:.2} ms",
+        percentile(&lat, 0.50),
+        percentile(&lat, 0.99)
+    );
+    println!(
+        "  service CPU per order       {:>8.3} ms  (one RSA-2048 signature: {sign_ms:.3} ms; target <= {:.3} ms)",
+        order_cpu / n,
+        3.0 * sign_ms
+    );
     println!("  callbacks per second        {:>8.0}", n / pay_secs);
     println!("  service CPU per callback    {:>8.3} ms", callback_cpu / n);
     println!("  peak RSS                    {peak:>8.1} MiB");

@@ -83,7 +83,10 @@ impl Payments {
             let signed = SignedHeaders::from_headers(headers);
             let mut public = self.keys.get(&signed.serial);
             if public.is_none()
-                && let Some(client) = self.client.as_ref().filter(|c| c.certificates_enabled())
+                && let Some(client) = self
+                    .client
+                    .as_ref()
+                    .filter(|c| c.may_download_certificates())
             {
                 client.refresh_certificates_rate_limited().await;
                 public = self.keys.get(&signed.serial);

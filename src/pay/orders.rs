@@ -334,7 +334,7 @@ impl Payments {
             };
             self.orders.payment_notified(&notice).await?;
         }
-        Ok(serde_json::from_slice(&answer.raw).unwrap_or(Value::Null))
+        Ok(answer.json())
     }
 
     /// Queries WeChat by transaction id (owner of the recorded order, or admin).
@@ -352,7 +352,7 @@ impl Payments {
             mchid: creds.mchid.clone(),
         };
         let answer = client.execute(&q).await?;
-        Ok(serde_json::from_slice(&answer.raw).unwrap_or(Value::Null))
+        Ok(answer.json())
     }
 
     /// Closes an unpaid order (owner or admin); WeChat answers 204.

@@ -59,7 +59,7 @@ impl Payments {
             Ok(answer) => {
                 self.orders.refund_accepted(&answer.data).await?;
                 tracing::info!(out_refund_no = %out_refund_no, out_trade_no = %r.out_trade_no, amount = r.amount, "refund accepted");
-                Ok(serde_json::from_slice(&answer.raw).unwrap_or(Value::Null))
+                Ok(answer.json())
             }
             Err(e) if is_definitive_refusal(&e) => {
                 self.orders
@@ -146,6 +146,6 @@ impl Payments {
                 out_refund_no: no.to_string(),
             })
             .await?;
-        Ok(serde_json::from_slice(&answer.raw).unwrap_or(Value::Null))
+        Ok(answer.json())
     }
 }

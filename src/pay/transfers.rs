@@ -173,7 +173,7 @@ impl Payments {
                 out_bill_no: no.to_string(),
             })
             .await?;
-        Ok(serde_json::from_slice(&answer.raw).unwrap_or(Value::Null))
+        Ok(answer.json())
     }
 
     /// Queries a transfer by WeChat's bill number (admin).
@@ -190,7 +190,7 @@ impl Payments {
                 transfer_bill_no: no.to_string(),
             })
             .await?;
-        Ok(serde_json::from_slice(&answer.raw).unwrap_or(Value::Null))
+        Ok(answer.json())
     }
 
     /// Cancels a transfer the user has not confirmed yet (admin).
@@ -203,6 +203,6 @@ impl Payments {
                 out_bill_no: no.to_string(),
             })
             .await?;
-        Ok(serde_json::from_slice(&answer.raw).unwrap_or(Value::Null))
+        Ok(answer.json())
     }
 }

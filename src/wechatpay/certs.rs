@@ -67,11 +67,18 @@ fn rfc3339(s: &str) -> Option<i64> {
 }
 
 impl Client {
-    /// Platform-certificate mode is on when the client may decrypt certificates and no
-    /// public key alone is configured, or when certificates are already in use.
+    /// Periodic refresh runs in platform-certificate mode: no public key configured, or
+    /// certificates already in use next to it.
     pub fn certificates_enabled(&self) -> bool {
-        self.certs.api_v3_key.is_some()
+        self.may_download_certificates()
             && (!self.keys.has_public_key() || self.keys.certificate_count() > 0)
+    }
+
+    /// An unknown serial may trigger a (rate-limited) download whenever the APIv3 key is known:
+    /// during a merchant's migration WeChat signs with the platform certificate and the public
+    /// key side by side, so a public-key setup must still accept certificate serials.
+    pub fn may_download_certificates(&self) -> bool {
+        self.certs.api_v3_key.is_some()
     }
 
     /// Downloads and installs the platform certificates. Trust in the first download comes from

@@ -120,6 +120,13 @@ pub struct Verified<T> {
     pub request_id: Option<String>,
 }
 
+impl<T> Verified<T> {
+    /// The verified body as JSON, exactly as WeChat sent it (`null` for a 204).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.raw).unwrap_or(serde_json::Value::Null)
+    }
+}
+
 /// The signing identity of the merchant.
 #[derive(Debug)]
 pub struct Signer {
@@ -211,7 +218,7 @@ impl Client {
             crypto::verify_signed(&signed, raw, self.clock.now(), |_| key.as_deref())
         };
         match check() {
-            Err(VerifyError::UnknownSerial(_)) if self.certificates_enabled() => {
+            Err(VerifyError::UnknownSerial(_)) if self.may_download_certificates() => {
                 self.refresh_certificates_rate_limited().await;
                 check().map_err(WechatError::Unverified)
             }

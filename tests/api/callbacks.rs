@@ -182,3 +182,27 @@ async fn a_late_callback_is_covered_by_the_query_fallback() {
         "a verified query answer updates the ledger"
     );
 }
+
+#[tokio::test]
+async fn mid_migration_callbacks_signed_by_the_platform_certificate_are_accepted() {
+    let app = spawn(Opts {
+        mode: CallbackMode::Sdk,
+        certificate_callbacks: true,
+        ..Default::default()
+    })
+    .await;
+    let no = "ORDER_MIGRATION01";
+    app.order(ALICE, no, 20).await;
+    app.sim.pay(no).unwrap();
+    app.wait_state(no, "PAID").await;
+    let downloads = app
+        .sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.target == "/v3/certificates")
+        .count();
+    assert_eq!(
+        downloads, 1,
+        "one rate-limited download for the unknown serial"
+    );
+}

@@ -49,6 +49,8 @@ pub struct Opts {
     pub deliver_callbacks: bool,
     /// Use the shipped ledger on a fresh SQLite file instead of the in-memory service.
     pub ledger: bool,
+    /// The simulator signs callbacks with its platform certificate (a merchant mid-migration).
+    pub certificate_callbacks: bool,
 }
 
 impl Default for Opts {
@@ -61,6 +63,7 @@ impl Default for Opts {
             orders: Arc::new(MemoryOrderService::new()),
             deliver_callbacks: true,
             ledger: false,
+            certificate_callbacks: false,
         }
     }
 }
@@ -108,7 +111,7 @@ pub async fn spawn(opts: Opts) -> TestApp {
     };
     sim_cfg.callback_target = Some(target);
     sim_cfg.time_scale = 0.001;
-    sim_cfg.sign_callbacks_with_certificate = !opts.public_key_mode;
+    sim_cfg.sign_callbacks_with_certificate = !opts.public_key_mode || opts.certificate_callbacks;
     let sim = Simulator::start(sim_cfg, "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();

@@ -1,5 +1,6 @@
-//! The demo's printed commands work verbatim: start `pay-common demo` on free ports, read what
-//! it prints, run each `$ …` line with bash, and check each step's `expect:` text.
+//! The binary as a newcomer runs it: `demo` (its printed commands work verbatim: start it on
+//! free ports, read what it prints, run each `$ …` line with bash, check each `expect:` text)
+//! and `check-config`.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -103,4 +104,81 @@ fn the_demos_printed_commands_work_verbatim() {
         }
     }
     let _ = std::fs::remove_dir_all(dir);
+}
+
+fn check_config(env: &[(&str, &str)]) -> (bool, String) {
+    let dir = std::env::temp_dir();
+    let out = Command::new(env!("CARGO_BIN_EXE_pay-common"))
+        .arg("check-config")
+        .current_dir(dir)
+        .env_clear()
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn check_config_names_what_is_missing_and_fails() {
+    let (ok, report) = check_config(&[("apiV3Key", "0123456789abcdef")]);
+    assert!(
+        !ok,
+        "an empty configuration cannot take payments:\n{report}"
+    );
+    for needle in [
+        "MISSING  merchantId",
+        "MISSING  privateKey",
+        "INVALID  apiV3Key",
+        "got 16",
+        "NOT ready",
+    ] {
+        assert!(
+            report.contains(needle),
+            "report lacks {needle:?}:\n{report}"
+        );
+    }
+    assert!(
+        !report.contains("0123456789abcdef"),
+        "values are never printed"
+    );
+}
+
+#[test]
+fn check_config_passes_a_complete_configuration() {
+    let kat: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/wechatpay-kat.json")).unwrap();
+    let key = kat["rsa_test_key"]["private_key_pkcs8_pem"]
+        .as_str()
+        .unwrap();
+    let public = kat["rsa_test_key"]["public_key_spki_pem"].as_str().unwrap();
+    let env = [
+        ("appId", "wxc1546068399a59fc"),
+        ("merchantId", "1900000001"),
+        ("apiV3Key", "a7cde1ZJB1kG2e7VfTs3jQzaWizur8Gb"),
+        (
+            "merchantSerialNumber",
+            "36048761817F82958048330A6301E922AB28A04D",
+        ),
+        ("privateKey", key),
+        ("wxPayPublicKey", public),
+        (
+            "wxPayPublicKeyId",
+            "PUB_KEY_ID_0114232134912410000000000000",
+        ),
+        (
+            "notifyURLPayURL",
+            "https://x.integration-callback.tcloudbase.com/wechatpay/order",
+        ),
+        (
+            "notifyURLRefundsURL",
+            "https://x.integration-callback.tcloudbase.com/wechatpay/refund",
+        ),
+    ];
+    let (ok, report) = check_config(&env);
+    assert!(ok, "{report}");
+    assert!(report.contains("ready to take payments"), "{report}");
+    assert!(!report.contains("MIIEvg"), "key material is never printed");
 }
