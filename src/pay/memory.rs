@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
-use super::rules::{StoredOrder, check_payment, is_paid_state, refund_amount};
+use super::rules::{StoredOrder, check_payment, decide_refund, is_paid_state};
 use super::service::*;
 use super::types::{OutBillNo, OutRefundNo, OutTradeNo};
 use crate::wechatpay::model::{Refund, Transaction, TransferBill};
@@ -217,68 +217,14 @@ impl OrderService for MemoryOrderService {
         }
         .map(|o| o.view.clone())
         .ok_or_else(|| not_found("the order to refund"))?;
-        if let Actor::User(openid) = &d.actor
-            && order.owner.as_deref() != Some(openid.as_str())
-        {
-            return Err(ServiceError::new(
-                ServiceErrorKind::Forbidden,
-                "NOT_OWNER",
-                "the order belongs to another user",
-            ));
+        let existing = inner.refunds.get(d.out_refund_no.as_str()).cloned();
+        let admission = decide_refund(&order, existing, d)?;
+        if admission.fresh {
+            let record = admission.refund.clone();
+            inner.refunds.insert(record.out_refund_no.clone(), record);
+            inner.settle_refunds(&order.out_trade_no);
         }
-        if let Some(existing) = inner.refunds.get(d.out_refund_no.as_str()) {
-            let same = existing.out_trade_no == order.out_trade_no
-                && d.amount.is_none_or(|a| a.fen() == existing.amount);
-            if !same {
-                return Err(ServiceError::new(
-                    ServiceErrorKind::Conflict,
-                    "OUT_REFUND_NO_USED",
-                    format!(
-                        "out_refund_no {} was already used for a different refund",
-                        d.out_refund_no
-                    ),
-                ));
-            }
-            return Ok(RefundAdmission {
-                refund: existing.clone(),
-                fresh: false,
-            });
-        }
-        if !matches!(order.state, OrderState::Paid) {
-            return Err(ServiceError::new(
-                ServiceErrorKind::Conflict,
-                "ORDER_NOT_PAID",
-                format!(
-                    "order {} is {}, only a PAID order can be refunded",
-                    order.out_trade_no,
-                    order.state.as_str()
-                ),
-            ));
-        }
-        let amount = refund_amount(
-            order.amount,
-            order.refunded,
-            order.refund_pending,
-            d.amount,
-            d.caller_total,
-        )?;
-        let record = RefundRecord {
-            out_refund_no: d.out_refund_no.to_string(),
-            out_trade_no: order.out_trade_no.clone(),
-            transaction_id: order.transaction_id.clone(),
-            amount,
-            order_total: order.amount,
-            state: "RESERVED".into(),
-            refund_id: None,
-        };
-        inner
-            .refunds
-            .insert(record.out_refund_no.clone(), record.clone());
-        inner.settle_refunds(&order.out_trade_no);
-        Ok(RefundAdmission {
-            refund: record,
-            fresh: true,
-        })
+        Ok(admission)
     }
 
     async fn refund_accepted(&self, refund: &Refund) -> Result<(), ServiceError> {

@@ -1,7 +1,10 @@
 //! The money rules as pure functions, shared by every `OrderService` implementation so the
 //! ledger backends and the in-memory service cannot drift apart.
 
-use super::service::{ServiceError, ServiceErrorKind, TradeType};
+use super::service::{
+    Actor, OrderState, OrderView, RefundAdmission, RefundDraft, RefundRecord, ServiceError,
+    ServiceErrorKind, TradeType,
+};
 use super::types::AmountFen;
 use crate::wechatpay::model::Transaction;
 
@@ -101,6 +104,77 @@ pub fn refund_amount(
         ));
     }
     Ok(amount)
+}
+
+/// Decides a refund request against the ledger's view of the order and any refund already
+/// stored under the same number: the owner rule, the idempotent repeat, the paid-state rule and
+/// the amount. `fresh: true` means "reserve this record now"; every implementation then makes
+/// the reservation atomic in its own way.
+pub fn decide_refund(
+    order: &OrderView,
+    existing: Option<RefundRecord>,
+    d: &RefundDraft,
+) -> Result<RefundAdmission, ServiceError> {
+    if let Actor::User(openid) = &d.actor
+        && order.owner.as_deref() != Some(openid.as_str())
+    {
+        return Err(ServiceError::new(
+            ServiceErrorKind::Forbidden,
+            "NOT_OWNER",
+            "the order belongs to another user",
+        ));
+    }
+    if let Some(existing) = existing {
+        let same = existing.out_trade_no == order.out_trade_no
+            && d.amount.is_none_or(|a| a.fen() == existing.amount);
+        if !same {
+            let msg = format!(
+                "out_refund_no {} was already used for a different refund",
+                d.out_refund_no
+            );
+            return Err(ServiceError::new(
+                ServiceErrorKind::Conflict,
+                "OUT_REFUND_NO_USED",
+                msg,
+            ));
+        }
+        return Ok(RefundAdmission {
+            refund: existing,
+            fresh: false,
+        });
+    }
+    if order.state != OrderState::Paid {
+        let msg = format!(
+            "order {} is {}, only a PAID order can be refunded",
+            order.out_trade_no,
+            order.state.as_str()
+        );
+        return Err(ServiceError::new(
+            ServiceErrorKind::Conflict,
+            "ORDER_NOT_PAID",
+            msg,
+        ));
+    }
+    let amount = refund_amount(
+        order.amount,
+        order.refunded,
+        order.refund_pending,
+        d.amount,
+        d.caller_total,
+    )?;
+    let refund = RefundRecord {
+        out_refund_no: d.out_refund_no.to_string(),
+        out_trade_no: order.out_trade_no.clone(),
+        transaction_id: order.transaction_id.clone(),
+        amount,
+        order_total: order.amount,
+        state: "RESERVED".into(),
+        refund_id: None,
+    };
+    Ok(RefundAdmission {
+        refund,
+        fresh: true,
+    })
 }
 
 /// The fingerprint of an order's caller-chosen content: equal means "the same order".
