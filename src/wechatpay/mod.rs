@@ -3,9 +3,11 @@
 //! HTTP client with one request type per endpoint. Shared by the service and the simulator;
 //! nothing here knows about our routes or the ledger.
 
+pub mod aead;
 pub mod api;
 pub mod certs;
 pub mod client;
+pub mod clock;
 pub mod crypto;
 pub mod der;
 pub mod invoke;

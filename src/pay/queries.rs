@@ -1,0 +1,80 @@
+//! Reading and closing orders: WeChat's answers for the owner or the admin (a verified query
+//! also updates the ledger, the fallback for a late callback), the ledger's own view, and close.
+
+use serde_json::Value;
+
+use super::error::PayError;
+use super::input::object;
+use super::orders::refused_state_view;
+use super::payments::{Caller, Payments};
+use super::service::Notice;
+use super::types::{OutTradeNo, TransactionId};
+use crate::wechatpay::api;
+
+impl Payments {
+    /// Queries WeChat by our number (owner or admin). A verified answer also updates the ledger:
+    /// it is the authenticated fallback when a callback is late.
+    pub async fn query_order(&self, caller: &Caller, body: &Value) -> Result<Value, PayError> {
+        let (client, creds) = self.ready()?;
+        let no = OutTradeNo::parse(object(body)?.req_str("out_trade_no", 64)?)?;
+        let known = self.owned_order(caller, &no).await?;
+        let q = api::QueryByOutTradeNo {
+            out_trade_no: no.to_string(),
+            mchid: creds.mchid.clone(),
+        };
+        let answer = client.execute(&q).await?;
+        if known.is_some() {
+            let notice = Notice {
+                notification_id: None,
+                event_type: "QUERY".into(),
+                object: answer.data.clone(),
+            };
+            self.orders.payment_notified(&notice).await?;
+        }
+        Ok(answer.json())
+    }
+
+    /// Queries WeChat by transaction id (owner of the recorded order, or admin).
+    pub async fn query_by_transaction_id(
+        &self,
+        caller: &Caller,
+        body: &Value,
+    ) -> Result<Value, PayError> {
+        let (client, creds) = self.ready()?;
+        let id = TransactionId::parse(object(body)?.req_str("transaction_id", 64)?)?;
+        let known = self.orders.find_by_transaction_id(id.as_str()).await?;
+        self.check_owner(caller, known, &format!("transaction {id}"))?;
+        let q = api::QueryByTransactionId {
+            transaction_id: id.to_string(),
+            mchid: creds.mchid.clone(),
+        };
+        let answer = client.execute(&q).await?;
+        Ok(answer.json())
+    }
+
+    /// Closes an unpaid order (owner or admin); WeChat answers 204.
+    pub async fn close_order(&self, caller: &Caller, body: &Value) -> Result<(), PayError> {
+        let (client, creds) = self.ready()?;
+        let no = OutTradeNo::parse(object(body)?.req_str("out_trade_no", 64)?)?;
+        if let Some(order) = self.owned_order(caller, &no).await?
+            && !order.state.is_pending()
+        {
+            return Err(refused_state_view(&no, order.state));
+        }
+        client
+            .execute(&api::CloseOrder::new(no.as_str(), &creds.mchid))
+            .await?;
+        self.orders.order_closed(&no).await?;
+        Ok(())
+    }
+
+    /// The ledger's view of an order (owner or admin); no WeChat call.
+    pub async fn order_view(&self, caller: &Caller, body: &Value) -> Result<Value, PayError> {
+        let no = OutTradeNo::parse(object(body)?.req_str("out_trade_no", 64)?)?;
+        let view = self
+            .owned_order(caller, &no)
+            .await?
+            .ok_or_else(|| PayError::NotFound(format!("order {no} is not recorded")))?;
+        Ok(serde_json::to_value(view).unwrap_or_default())
+    }
+}
