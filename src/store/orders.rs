@@ -4,7 +4,7 @@
 use serde_json::json;
 use sqlx::AnyConnection;
 
-use super::rows::{ORDER_COLUMNS, REFUND_COLUMNS, order_view, prepay, refund_record, req_text};
+use super::rows::{prepay, req_text};
 use super::{Ledger, StoreError};
 use crate::pay::rules::{StoredOrder, check_payment, is_paid_state};
 use crate::pay::service::{
@@ -225,71 +225,6 @@ impl Ledger {
         }
         db.commit().await?;
         Ok(changed == 1)
-    }
-
-    /// The order with its refunds, read on its own connection.
-    pub(super) async fn order_with_refunds(
-        &self,
-        no: &str,
-    ) -> Result<Option<OrderView>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        let Some(mut view) = self.load_order_opt(&mut conn, no).await? else {
-            return Ok(None);
-        };
-        let rows = sqlx::query(&self.sql(&format!(
-            "SELECT {REFUND_COLUMNS} FROM pay_refunds WHERE out_trade_no = ? \
-             ORDER BY created_at, out_refund_no"
-        )))
-        .bind(no.to_string())
-        .fetch_all(&mut *conn)
-        .await?;
-        view.refunds = rows.iter().map(refund_record).collect::<Result<_, _>>()?;
-        Ok(Some(view))
-    }
-
-    pub(super) async fn order_by_transaction(
-        &self,
-        transaction_id: &str,
-    ) -> Result<Option<OrderView>, StoreError> {
-        let no: Option<String> = sqlx::query_scalar(
-            &self.sql("SELECT out_trade_no FROM pay_orders WHERE transaction_id = ?"),
-        )
-        .bind(transaction_id.to_string())
-        .fetch_optional(&self.pool)
-        .await?;
-        match no {
-            Some(no) => self.order_with_refunds(&no).await,
-            None => Ok(None),
-        }
-    }
-
-    async fn load_order_plain(&self, no: &str) -> Result<Option<OrderView>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        self.load_order_opt(&mut conn, no).await
-    }
-
-    pub(super) async fn load_order_opt(
-        &self,
-        conn: &mut AnyConnection,
-        no: &str,
-    ) -> Result<Option<OrderView>, StoreError> {
-        let row = sqlx::query(&self.sql(&format!(
-            "SELECT {ORDER_COLUMNS} FROM pay_orders WHERE out_trade_no = ?"
-        )))
-        .bind(no.to_string())
-        .fetch_optional(&mut *conn)
-        .await?;
-        row.as_ref().map(order_view).transpose()
-    }
-
-    pub(super) async fn load_order(
-        &self,
-        conn: &mut AnyConnection,
-        no: &str,
-    ) -> Result<OrderView, StoreError> {
-        self.load_order_opt(conn, no)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt(format!("order {no} vanished")))
     }
 }
 

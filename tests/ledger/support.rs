@@ -67,12 +67,15 @@ fn random_name() -> String {
     format!("pc_{hex}")
 }
 
-fn server_url(kind: Kind) -> Option<&'static str> {
-    match kind {
-        Kind::Sqlite => None,
-        Kind::Postgres => Some("postgres://postgres@127.0.0.1:5432"),
-        Kind::MySql => Some("mysql://root@127.0.0.1:3306"),
-    }
+/// The server (without database) for a backend; `LEDGER_TEST_POSTGRES` / `LEDGER_TEST_MYSQL`
+/// override the defaults.
+fn server_url(kind: Kind) -> Option<String> {
+    let (var, default) = match kind {
+        Kind::Sqlite => return None,
+        Kind::Postgres => ("LEDGER_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432"),
+        Kind::MySql => ("LEDGER_TEST_MYSQL", "mysql://root@127.0.0.1:3306"),
+    };
+    Some(std::env::var(var).unwrap_or_else(|_| default.to_string()))
 }
 
 /// Creates the test's database; `None` (after a visible notice) if the server is unreachable.
@@ -96,7 +99,12 @@ async fn create(kind: Kind) -> Option<(String, Option<String>)> {
             if std::env::var("CI").as_deref() == Ok("true") {
                 panic!("{kind:?} server at {admin} is unreachable in CI: {why}");
             }
-            eprintln!("SKIPPED: {kind:?} conformance test, server at {admin} unreachable: {why}");
+            // Written to the real stderr, past libtest's capture, so the skip is visible.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED: {kind:?} conformance test, server at {admin} unreachable: {why}"
+            );
             return None;
         }
     };
@@ -146,10 +154,13 @@ where
     };
     let clock = Arc::new(AtomicI64::new(T0));
     let c = clock.clone();
-    let ledger = Ledger::connect(&url)
-        .await
-        .expect("ledger connects and migrates")
-        .with_clock(Arc::new(move || c.load(Ordering::SeqCst)));
+    let ledger = match Ledger::connect(&url).await {
+        Ok(l) => l.with_clock(Arc::new(move || c.load(Ordering::SeqCst))),
+        Err(e) => {
+            drop_db(kind, &url, name).await;
+            panic!("ledger connects and migrates: {e}");
+        }
+    };
     let db = TestDb {
         ledger: ledger.clone(),
         url: url.clone(),
