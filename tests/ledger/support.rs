@@ -149,6 +149,11 @@ where
     F: FnOnce(TestDb) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    // Warnings and alerts go to the test's captured output, shown when it fails.
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter("pay_common=warn")
+        .try_init();
     let Some((url, name)) = create(kind).await else {
         return;
     };
