@@ -114,10 +114,8 @@ pub(super) async fn transfer_row(
     key: &str,
     s: &mut ReconcileSummary,
 ) -> Result<(), StoreError> {
-    let (Ok(no), Some(stored)) = (
-        OutBillNo::parse(key),
-        retrying!(ledger.find_transfer(key))?,
-    ) else {
+    let (Ok(no), Some(stored)) = (OutBillNo::parse(key), retrying!(ledger.find_transfer(key))?)
+    else {
         return Ok(());
     };
     s.transfers_checked += 1;
