@@ -22,6 +22,21 @@ enum PayStep {
     Nothing,
 }
 
+impl PayStep {
+    fn decide(order: &OrderView, tx: &Transaction) -> Self {
+        if tx.trade_state == "USERPAYING" {
+            Self::UserPaying
+        } else if !is_paid_state(&tx.trade_state) {
+            Self::Nothing
+        } else {
+            match check_payment(stored(order), tx) {
+                Ok(()) => Self::Pay,
+                Err(why) => Self::Mismatch(why),
+            }
+        }
+    }
+}
+
 impl Ledger {
     pub(super) async fn insert_order(&self, d: &OrderDraft) -> Result<OrderAdmission, StoreError> {
         let now = self.now();
@@ -127,16 +142,7 @@ impl Ledger {
         let Some(order) = self.load_order_plain(&tx.out_trade_no).await? else {
             return Ok(NoticeOutcome::Unknown);
         };
-        let step = if tx.trade_state == "USERPAYING" {
-            PayStep::UserPaying
-        } else if is_paid_state(&tx.trade_state) {
-            match check_payment(stored(&order), tx) {
-                Ok(()) => PayStep::Pay,
-                Err(why) => PayStep::Mismatch(why),
-            }
-        } else {
-            PayStep::Nothing
-        };
+        let step = PayStep::decide(&order, tx);
         let mut db = self.begin().await?;
         if !self
             .first_sighting(&mut db, n.notification_id.as_deref(), &n.event_type)
@@ -144,66 +150,93 @@ impl Ledger {
         {
             return Ok(NoticeOutcome::Duplicate);
         }
-        let now = self.now();
-        let (sql, new_state, mismatch) = match &step {
-            PayStep::Nothing => {
-                db.commit().await?;
-                return Ok(NoticeOutcome::Duplicate);
-            }
-            PayStep::UserPaying => (
-                "UPDATE pay_orders SET state = ?, mismatch = ?, updated_at = ? \
-                 WHERE out_trade_no = ? AND state = 'NOTPAY'",
-                OrderState::Userpaying,
-                None,
-            ),
-            PayStep::Pay => (PAY_SQL, OrderState::Paid, None),
-            PayStep::Mismatch(why) => (PAY_SQL, OrderState::AmountMismatch, Some(why.clone())),
-        };
-        let query = self.sql(sql);
-        let mut q = sqlx::query(&query)
-            .bind(new_state.as_str())
-            .bind(mismatch.clone());
-        if sql == PAY_SQL {
-            q = q.bind(tx.transaction_id.clone()).bind(paid_at(tx, now));
-        }
-        let changed = q
-            .bind(now)
-            .bind(order.out_trade_no.clone())
-            .execute(&mut *db)
-            .await?
-            .rows_affected();
-        if changed == 0 {
-            db.commit().await?;
-            return Ok(NoticeOutcome::Duplicate);
-        }
-        let view = self.load_order(&mut db, &order.out_trade_no).await?;
-        let outcome = match step {
-            PayStep::Pay => {
-                self.insert_event(&mut db, "order.paid", json!(view))
-                    .await?;
-                NoticeOutcome::Applied
-            }
+        let changed = match &step {
+            PayStep::Nothing => false,
+            PayStep::UserPaying => self.mark_userpaying(&mut db, &order.out_trade_no).await?,
+            PayStep::Pay => self.settle(&mut db, tx, OrderState::Paid, None).await?,
             PayStep::Mismatch(why) => {
-                let data = json!({"order": view, "reason": why, "transaction": tx});
-                self.insert_event(&mut db, "order.amount_mismatch", data)
-                    .await?;
-                NoticeOutcome::Mismatch(why)
+                let held = OrderState::AmountMismatch;
+                self.settle(&mut db, tx, held, Some(why)).await?
             }
-            PayStep::UserPaying | PayStep::Nothing => NoticeOutcome::Applied,
+        };
+        let outcome = if changed {
+            self.payment_event(&mut db, step, tx).await?
+        } else {
+            NoticeOutcome::Duplicate
         };
         db.commit().await?;
-        match &outcome {
-            NoticeOutcome::Mismatch(why) => tracing::error!(
+        if let NoticeOutcome::Mismatch(why) = &outcome {
+            tracing::error!(
                 out_trade_no = %order.out_trade_no,
                 owner = %order.owner.as_deref().map_or("-".into(), mask),
                 reason = %why,
                 "ALERT: payment does not match the stored order; held as AMOUNT_MISMATCH"
-            ),
-            _ => {
-                tracing::info!(out_trade_no = %order.out_trade_no, state = new_state.as_str(), "payment applied")
-            }
+            );
+        } else if changed {
+            tracing::info!(out_trade_no = %order.out_trade_no, trade_state = %tx.trade_state, "payment applied");
         }
         Ok(outcome)
+    }
+
+    /// NOTPAY → USERPAYING; `true` if it changed.
+    async fn mark_userpaying(&self, db: &mut AnyConnection, no: &str) -> Result<bool, StoreError> {
+        let n = sqlx::query(&self.sql(
+            "UPDATE pay_orders SET state = 'USERPAYING', updated_at = ? \
+             WHERE out_trade_no = ? AND state = 'NOTPAY'",
+        ))
+        .bind(self.now())
+        .bind(no.to_string())
+        .execute(&mut *db)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Pending → PAID or AMOUNT_MISMATCH, storing the transaction; `true` if it changed.
+    async fn settle(
+        &self,
+        db: &mut AnyConnection,
+        tx: &Transaction,
+        state: OrderState,
+        mismatch: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let now = self.now();
+        let n = sqlx::query(&self.sql(
+            "UPDATE pay_orders SET state = ?, mismatch = ?, transaction_id = ?, paid_at = ?, \
+             updated_at = ? WHERE out_trade_no = ? AND state IN ('NOTPAY', 'USERPAYING')",
+        ))
+        .bind(state.as_str())
+        .bind(mismatch.map(str::to_string))
+        .bind(tx.transaction_id.clone())
+        .bind(paid_at(tx, now))
+        .bind(now)
+        .bind(tx.out_trade_no.clone())
+        .execute(&mut *db)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// The event for an applied payment step, and the step's outcome.
+    async fn payment_event(
+        &self,
+        db: &mut AnyConnection,
+        step: PayStep,
+        tx: &Transaction,
+    ) -> Result<NoticeOutcome, StoreError> {
+        let view = self.load_order(db, &tx.out_trade_no).await?;
+        Ok(match step {
+            PayStep::Pay => {
+                self.insert_event(db, "order.paid", json!(view)).await?;
+                NoticeOutcome::Applied
+            }
+            PayStep::Mismatch(why) => {
+                let data = json!({"order": view, "reason": why, "transaction": tx});
+                self.insert_event(db, "order.amount_mismatch", data).await?;
+                NoticeOutcome::Mismatch(why)
+            }
+            PayStep::UserPaying | PayStep::Nothing => NoticeOutcome::Applied,
+        })
     }
 
     /// Closes a pending order; `true` if it changed.
@@ -227,10 +260,6 @@ impl Ledger {
         Ok(changed == 1)
     }
 }
-
-/// The status-guarded update that settles a pending order (PAID or AMOUNT_MISMATCH).
-const PAY_SQL: &str = "UPDATE pay_orders SET state = ?, mismatch = ?, transaction_id = ?, \
-     paid_at = ?, updated_at = ? WHERE out_trade_no = ? AND state IN ('NOTPAY', 'USERPAYING')";
 
 fn stored(o: &OrderView) -> StoredOrder<'_> {
     StoredOrder {
