@@ -9,6 +9,8 @@ mod concurrency;
 mod dispatch;
 #[path = "ledger/fake.rs"]
 mod fake;
+#[path = "ledger/fixtures.rs"]
+mod fixtures;
 #[path = "ledger/orders.rs"]
 mod orders;
 #[path = "ledger/reconcile.rs"]

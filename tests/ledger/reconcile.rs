@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::fake::FakeWechat;
+use crate::fixtures::*;
 use crate::support::*;
 use pay_common::pay::service::*;
 use pay_common::store::{ReconcileSettings, ReconcileSummary, Reconciler};

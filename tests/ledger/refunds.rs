@@ -1,5 +1,6 @@
 //! Refunds: amounts decided and reserved by the ledger, ownership, repeats, settlement.
 
+use crate::fixtures::*;
 use crate::support::*;
 use pay_common::pay::service::*;
 use pay_common::pay::types::{OpenId, OutRefundNo};
