@@ -142,7 +142,11 @@ where
     // Warnings and alerts go to the test's captured output, shown when it fails.
     let _ = tracing_subscriber::fmt()
         .with_test_writer()
-        .with_env_filter("pay_common=warn")
+        .with_ansi(false)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "pay_common=warn".into()),
+        )
         .try_init();
     let Some((url, name)) = create(kind).await else {
         return;
