@@ -9,6 +9,8 @@ mod concurrency;
 mod dispatch;
 #[path = "ledger/fake.rs"]
 mod fake;
+#[path = "ledger/fixtures.rs"]
+mod fixtures;
 #[path = "ledger/orders.rs"]
 mod orders;
 #[path = "ledger/reconcile.rs"]
@@ -66,6 +68,7 @@ conformance!(
     concurrency::migrations_are_idempotent_when_instances_start_together,
     reconcile::reconciliation_pays_closes_and_settles_what_callbacks_missed,
     reconcile::two_reconcilers_never_process_the_same_row_twice,
+    reconcile::the_background_reconciler_runs_until_shutdown,
     dispatch::the_dispatcher_signs_retries_after_a_500_and_delivers_once,
     dispatch::two_dispatchers_deliver_each_event_once,
 );

@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::claim::Claim;
+use super::error::retrying;
 use super::{EventView, Ledger, StoreError};
 
 /// Header carrying the event id (stable across retries: deduplicate on it).
@@ -23,8 +24,11 @@ pub const HEADER_SIGNATURE: &str = "X-PayCommon-Signature";
 pub const BACKOFF_BASE_SECS: i64 = 10;
 /// Longest retry delay (seconds).
 pub const BACKOFF_CAP_SECS: i64 = 3600;
-/// How long a claimed event is reserved for one sender (seconds).
-const LEASE_SECS: i64 = 60;
+/// Per-request timeout (seconds).
+const TIMEOUT_SECS: u64 = 10;
+/// How long a claimed event is reserved for one sender (seconds): longer than a whole batch
+/// of timed-out requests, so another instance never re-sends an event still in a batch.
+const LEASE_SECS: i64 = BATCH * TIMEOUT_SECS as i64 + 60;
 /// Events per pass.
 const BATCH: i64 = 50;
 
@@ -74,7 +78,7 @@ impl EventDispatcher {
     /// A dispatcher posting to `webhook_url`, signing with `secret`.
     pub fn new(ledger: Ledger, webhook_url: impl Into<String>, secret: impl AsRef<[u8]>) -> Self {
         let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(TIMEOUT_SECS))
             .build()
             .unwrap_or_default();
         Self {
@@ -96,7 +100,7 @@ impl EventDispatcher {
             until: now + LEASE_SECS,
             limit: BATCH,
         };
-        let (token, _) = self.ledger.claim(&claim).await?;
+        let (token, _) = retrying!(self.ledger.claim(&claim))?;
         let events = self.ledger.events_by_claim(&token).await?;
         let mut summary = DispatchSummary {
             claimed: events.len(),
@@ -105,13 +109,13 @@ impl EventDispatcher {
         for event in events {
             match self.send(&event, now).await {
                 Ok(()) => {
-                    self.ledger.mark_delivered(&event.id, now).await?;
+                    retrying!(self.ledger.mark_delivered(&event.id, now))?;
                     summary.delivered += 1;
                 }
                 Err(why) => {
                     let next = now + backoff_secs(event.attempts + 1);
                     tracing::warn!(event_id = %event.id, error = %why, next_attempt_at = next, "event delivery failed");
-                    self.ledger.mark_failed(&event.id, &why, next).await?;
+                    retrying!(self.ledger.mark_failed(&event.id, &why, next))?;
                     summary.failed += 1;
                 }
             }

@@ -107,3 +107,25 @@ macro_rules! retrying {
     }};
 }
 pub(crate) use retrying;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pay::service::ServiceErrorKind;
+
+    #[test]
+    fn refusals_pass_through_and_failures_become_storage_errors() {
+        let refused = ServiceError::new(ServiceErrorKind::Conflict, "OUT_TRADE_NO_USED", "x");
+        assert_eq!(
+            ServiceError::from(StoreError::Refused(refused.clone())),
+            refused
+        );
+        let failed = ServiceError::from(StoreError::Corrupt("state".into()));
+        assert_eq!(
+            (failed.kind, failed.code),
+            (ServiceErrorKind::Unavailable, "STORAGE_ERROR")
+        );
+        assert!(!StoreError::Corrupt("x".into()).is_retryable());
+        assert!(!StoreError::Database(sqlx::Error::PoolTimedOut).is_retryable());
+    }
+}

@@ -14,6 +14,7 @@ mod error;
 mod events;
 mod migrate;
 mod orders;
+mod reads;
 pub mod reconcile;
 mod refunds;
 mod rows;
@@ -90,6 +91,9 @@ impl Ledger {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         install_default_drivers();
         let backend = Backend::from_url(url)?;
+        if backend == Backend::Sqlite {
+            warn_if_ephemeral();
+        }
         let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
         let options = match backend {
             Backend::Sqlite => options.max_connections(1).after_connect(|conn, _| {
@@ -199,22 +203,30 @@ fn in_cloud_function() -> bool {
 }
 
 /// The database URL used when `DATABASE_URL` is unset: a SQLite file under `./data`
-/// locally, or under `/tmp` in a cloud function (the only writable place there).
+/// locally (the directory is created), or under `/tmp` in a cloud function (the only writable
+/// place there; [`Ledger::connect`] then warns that it is not durable).
 pub fn default_database_url() -> String {
-    if in_cloud_function() {
-        warn_if_ephemeral("sqlite:");
-        return "sqlite:///tmp/pay-common.db?mode=rwc".into();
-    }
-    if let Err(e) = std::fs::create_dir_all("./data") {
+    let url = default_url_for(in_cloud_function());
+    if url.starts_with("sqlite://./data/")
+        && let Err(e) = std::fs::create_dir_all("./data")
+    {
         tracing::warn!(error = %e, "could not create ./data for the SQLite ledger");
     }
-    "sqlite://./data/pay-common.db?mode=rwc".into()
+    url.to_string()
+}
+
+fn default_url_for(in_cloud: bool) -> &'static str {
+    if in_cloud {
+        "sqlite:///tmp/pay-common.db?mode=rwc"
+    } else {
+        "sqlite://./data/pay-common.db?mode=rwc"
+    }
 }
 
 /// Warns loudly when a cloud function keeps its ledger in SQLite: each instance has its own
 /// `/tmp`, which disappears when the instance is recycled.
-pub fn warn_if_ephemeral(url: &str) {
-    if in_cloud_function() && url.starts_with("sqlite:") {
+fn warn_if_ephemeral() {
+    if in_cloud_function() {
         tracing::warn!(
             "SQLite ledger inside a cloud function: it is per-instance and NOT durable; orders, \
              refunds and events are lost when the instance is recycled. Set DATABASE_URL to a \
@@ -244,6 +256,18 @@ mod tests {
         );
         assert_eq!(Backend::from_url("mysql://h/db").unwrap(), Backend::MySql);
         assert!(Backend::from_url("redis://h").is_err());
+    }
+
+    #[test]
+    fn the_default_ledger_is_a_local_file_or_tmp_in_a_cloud_function() {
+        assert_eq!(
+            default_url_for(false),
+            "sqlite://./data/pay-common.db?mode=rwc"
+        );
+        assert_eq!(
+            default_url_for(true),
+            "sqlite:///tmp/pay-common.db?mode=rwc"
+        );
     }
 
     #[test]

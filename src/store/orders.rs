@@ -4,7 +4,7 @@
 use serde_json::json;
 use sqlx::AnyConnection;
 
-use super::rows::{ORDER_COLUMNS, REFUND_COLUMNS, order_view, prepay, refund_record, req_text};
+use super::rows::{prepay, req_text};
 use super::{Ledger, StoreError};
 use crate::pay::rules::{StoredOrder, check_payment, is_paid_state};
 use crate::pay::service::{
@@ -20,6 +20,21 @@ enum PayStep {
     Pay,
     Mismatch(String),
     Nothing,
+}
+
+impl PayStep {
+    fn decide(order: &OrderView, tx: &Transaction) -> Self {
+        if tx.trade_state == "USERPAYING" {
+            Self::UserPaying
+        } else if !is_paid_state(&tx.trade_state) {
+            Self::Nothing
+        } else {
+            match check_payment(stored(order), tx) {
+                Ok(()) => Self::Pay,
+                Err(why) => Self::Mismatch(why),
+            }
+        }
+    }
 }
 
 impl Ledger {
@@ -127,16 +142,7 @@ impl Ledger {
         let Some(order) = self.load_order_plain(&tx.out_trade_no).await? else {
             return Ok(NoticeOutcome::Unknown);
         };
-        let step = if tx.trade_state == "USERPAYING" {
-            PayStep::UserPaying
-        } else if is_paid_state(&tx.trade_state) {
-            match check_payment(stored(&order), tx) {
-                Ok(()) => PayStep::Pay,
-                Err(why) => PayStep::Mismatch(why),
-            }
-        } else {
-            PayStep::Nothing
-        };
+        let step = PayStep::decide(&order, tx);
         let mut db = self.begin().await?;
         if !self
             .first_sighting(&mut db, n.notification_id.as_deref(), &n.event_type)
@@ -144,66 +150,93 @@ impl Ledger {
         {
             return Ok(NoticeOutcome::Duplicate);
         }
-        let now = self.now();
-        let (sql, new_state, mismatch) = match &step {
-            PayStep::Nothing => {
-                db.commit().await?;
-                return Ok(NoticeOutcome::Duplicate);
-            }
-            PayStep::UserPaying => (
-                "UPDATE pay_orders SET state = ?, mismatch = ?, updated_at = ? \
-                 WHERE out_trade_no = ? AND state = 'NOTPAY'",
-                OrderState::Userpaying,
-                None,
-            ),
-            PayStep::Pay => (PAY_SQL, OrderState::Paid, None),
-            PayStep::Mismatch(why) => (PAY_SQL, OrderState::AmountMismatch, Some(why.clone())),
-        };
-        let query = self.sql(sql);
-        let mut q = sqlx::query(&query)
-            .bind(new_state.as_str())
-            .bind(mismatch.clone());
-        if sql == PAY_SQL {
-            q = q.bind(tx.transaction_id.clone()).bind(paid_at(tx, now));
-        }
-        let changed = q
-            .bind(now)
-            .bind(order.out_trade_no.clone())
-            .execute(&mut *db)
-            .await?
-            .rows_affected();
-        if changed == 0 {
-            db.commit().await?;
-            return Ok(NoticeOutcome::Duplicate);
-        }
-        let view = self.load_order(&mut db, &order.out_trade_no).await?;
-        let outcome = match step {
-            PayStep::Pay => {
-                self.insert_event(&mut db, "order.paid", json!(view))
-                    .await?;
-                NoticeOutcome::Applied
-            }
+        let changed = match &step {
+            PayStep::Nothing => false,
+            PayStep::UserPaying => self.mark_userpaying(&mut db, &order.out_trade_no).await?,
+            PayStep::Pay => self.settle(&mut db, tx, OrderState::Paid, None).await?,
             PayStep::Mismatch(why) => {
-                let data = json!({"order": view, "reason": why, "transaction": tx});
-                self.insert_event(&mut db, "order.amount_mismatch", data)
-                    .await?;
-                NoticeOutcome::Mismatch(why)
+                let held = OrderState::AmountMismatch;
+                self.settle(&mut db, tx, held, Some(why)).await?
             }
-            PayStep::UserPaying | PayStep::Nothing => NoticeOutcome::Applied,
+        };
+        let outcome = if changed {
+            self.payment_event(&mut db, step, tx).await?
+        } else {
+            NoticeOutcome::Duplicate
         };
         db.commit().await?;
-        match &outcome {
-            NoticeOutcome::Mismatch(why) => tracing::error!(
+        if let NoticeOutcome::Mismatch(why) = &outcome {
+            tracing::error!(
                 out_trade_no = %order.out_trade_no,
                 owner = %order.owner.as_deref().map_or("-".into(), mask),
                 reason = %why,
                 "ALERT: payment does not match the stored order; held as AMOUNT_MISMATCH"
-            ),
-            _ => {
-                tracing::info!(out_trade_no = %order.out_trade_no, state = new_state.as_str(), "payment applied")
-            }
+            );
+        } else if changed {
+            tracing::info!(out_trade_no = %order.out_trade_no, trade_state = %tx.trade_state, "payment applied");
         }
         Ok(outcome)
+    }
+
+    /// NOTPAY → USERPAYING; `true` if it changed.
+    async fn mark_userpaying(&self, db: &mut AnyConnection, no: &str) -> Result<bool, StoreError> {
+        let n = sqlx::query(&self.sql(
+            "UPDATE pay_orders SET state = 'USERPAYING', updated_at = ? \
+             WHERE out_trade_no = ? AND state = 'NOTPAY'",
+        ))
+        .bind(self.now())
+        .bind(no.to_string())
+        .execute(&mut *db)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Pending → PAID or AMOUNT_MISMATCH, storing the transaction; `true` if it changed.
+    async fn settle(
+        &self,
+        db: &mut AnyConnection,
+        tx: &Transaction,
+        state: OrderState,
+        mismatch: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let now = self.now();
+        let n = sqlx::query(&self.sql(
+            "UPDATE pay_orders SET state = ?, mismatch = ?, transaction_id = ?, paid_at = ?, \
+             updated_at = ? WHERE out_trade_no = ? AND state IN ('NOTPAY', 'USERPAYING')",
+        ))
+        .bind(state.as_str())
+        .bind(mismatch.map(str::to_string))
+        .bind(tx.transaction_id.clone())
+        .bind(paid_at(tx, now))
+        .bind(now)
+        .bind(tx.out_trade_no.clone())
+        .execute(&mut *db)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// The event for an applied payment step, and the step's outcome.
+    async fn payment_event(
+        &self,
+        db: &mut AnyConnection,
+        step: PayStep,
+        tx: &Transaction,
+    ) -> Result<NoticeOutcome, StoreError> {
+        let view = self.load_order(db, &tx.out_trade_no).await?;
+        Ok(match step {
+            PayStep::Pay => {
+                self.insert_event(db, "order.paid", json!(view)).await?;
+                NoticeOutcome::Applied
+            }
+            PayStep::Mismatch(why) => {
+                let data = json!({"order": view, "reason": why, "transaction": tx});
+                self.insert_event(db, "order.amount_mismatch", data).await?;
+                NoticeOutcome::Mismatch(why)
+            }
+            PayStep::UserPaying | PayStep::Nothing => NoticeOutcome::Applied,
+        })
     }
 
     /// Closes a pending order; `true` if it changed.
@@ -226,76 +259,7 @@ impl Ledger {
         db.commit().await?;
         Ok(changed == 1)
     }
-
-    /// The order with its refunds, read on its own connection.
-    pub(super) async fn order_with_refunds(
-        &self,
-        no: &str,
-    ) -> Result<Option<OrderView>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        let Some(mut view) = self.load_order_opt(&mut conn, no).await? else {
-            return Ok(None);
-        };
-        let rows = sqlx::query(&self.sql(&format!(
-            "SELECT {REFUND_COLUMNS} FROM pay_refunds WHERE out_trade_no = ? \
-             ORDER BY created_at, out_refund_no"
-        )))
-        .bind(no.to_string())
-        .fetch_all(&mut *conn)
-        .await?;
-        view.refunds = rows.iter().map(refund_record).collect::<Result<_, _>>()?;
-        Ok(Some(view))
-    }
-
-    pub(super) async fn order_by_transaction(
-        &self,
-        transaction_id: &str,
-    ) -> Result<Option<OrderView>, StoreError> {
-        let no: Option<String> = sqlx::query_scalar(
-            &self.sql("SELECT out_trade_no FROM pay_orders WHERE transaction_id = ?"),
-        )
-        .bind(transaction_id.to_string())
-        .fetch_optional(&self.pool)
-        .await?;
-        match no {
-            Some(no) => self.order_with_refunds(&no).await,
-            None => Ok(None),
-        }
-    }
-
-    async fn load_order_plain(&self, no: &str) -> Result<Option<OrderView>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        self.load_order_opt(&mut conn, no).await
-    }
-
-    pub(super) async fn load_order_opt(
-        &self,
-        conn: &mut AnyConnection,
-        no: &str,
-    ) -> Result<Option<OrderView>, StoreError> {
-        let row = sqlx::query(&self.sql(&format!(
-            "SELECT {ORDER_COLUMNS} FROM pay_orders WHERE out_trade_no = ?"
-        )))
-        .bind(no.to_string())
-        .fetch_optional(&mut *conn)
-        .await?;
-        row.as_ref().map(order_view).transpose()
-    }
-
-    pub(super) async fn load_order(
-        &self,
-        conn: &mut AnyConnection,
-        no: &str,
-    ) -> Result<OrderView, StoreError> {
-        self.load_order_opt(conn, no)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt(format!("order {no} vanished")))
-    }
 }
-
-/// The status-guarded update that settles a pending order (PAID or AMOUNT_MISMATCH).
-const PAY_SQL: &str = "UPDATE pay_orders SET state = ?, mismatch = ?, transaction_id = ?, \
-     paid_at = ?, updated_at = ? WHERE out_trade_no = ? AND state IN ('NOTPAY', 'USERPAYING')";
 
 fn stored(o: &OrderView) -> StoredOrder<'_> {
     StoredOrder {

@@ -8,7 +8,6 @@
 use serde_json::json;
 
 use super::orders::not_found;
-use super::rows::{REFUND_COLUMNS, refund_record};
 use super::{Ledger, StoreError};
 use crate::pay::rules::refund_amount;
 use crate::pay::service::{
@@ -295,29 +294,5 @@ impl Ledger {
         .execute(&mut *db)
         .await?;
         Ok(())
-    }
-
-    pub(super) async fn refund_by_no(&self, no: &str) -> Result<Option<RefundRecord>, StoreError> {
-        let row = sqlx::query(&self.sql(&format!(
-            "SELECT {REFUND_COLUMNS} FROM pay_refunds WHERE out_refund_no = ?"
-        )))
-        .bind(no.to_string())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(refund_record).transpose()
-    }
-
-    async fn load_refund(
-        &self,
-        db: &mut sqlx::AnyConnection,
-        no: &str,
-    ) -> Result<RefundRecord, StoreError> {
-        let row = sqlx::query(&self.sql(&format!(
-            "SELECT {REFUND_COLUMNS} FROM pay_refunds WHERE out_refund_no = ?"
-        )))
-        .bind(no.to_string())
-        .fetch_one(&mut *db)
-        .await?;
-        refund_record(&row)
     }
 }

@@ -1,5 +1,6 @@
 //! Races: duplicate callbacks, competing refunds, instances starting together.
 
+use crate::fixtures::*;
 use crate::support::*;
 use pay_common::pay::service::*;
 

@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 
+use crate::fixtures::*;
 use crate::support::*;
 use pay_common::store::{DispatchSummary, EventDispatcher, EventFilter};
 

@@ -15,6 +15,8 @@ pub struct FakeWechat {
     pub transfers: Mutex<HashMap<String, TransferBill>>,
     /// `"query_order:NO"`, `"close_order:NO"`, … → how many times.
     pub calls: Mutex<HashMap<String, usize>>,
+    /// Signalled after every order query.
+    pub queried: tokio::sync::Notify,
 }
 
 impl FakeWechat {
@@ -44,7 +46,9 @@ impl WechatQueries for FakeWechat {
     async fn query_order(&self, no: &OutTradeNo) -> Result<Option<Transaction>, String> {
         self.count("query_order", no.as_str());
         tokio::task::yield_now().await;
-        Ok(self.orders.lock().unwrap().get(no.as_str()).cloned())
+        let answer = self.orders.lock().unwrap().get(no.as_str()).cloned();
+        self.queried.notify_one();
+        Ok(answer)
     }
     async fn close_order(&self, no: &OutTradeNo) -> Result<(), String> {
         self.count("close_order", no.as_str());

@@ -1,5 +1,6 @@
 //! Orders: recording, repeats, pay notices (applied once, mismatches held), closing, reads.
 
+use crate::fixtures::*;
 use crate::support::*;
 use pay_common::pay::service::*;
 

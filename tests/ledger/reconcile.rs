@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::fake::FakeWechat;
+use crate::fixtures::*;
 use crate::support::*;
 use pay_common::pay::service::*;
 use pay_common::store::{ReconcileSettings, ReconcileSummary, Reconciler};
@@ -210,4 +211,38 @@ pub async fn two_reconcilers_never_process_the_same_row_twice(db: TestDb) {
         assert_eq!(wx.calls("query_transfer", &format!("BILL{i}")), 1);
     }
     assert_eq!(db.events("order.paid").await.len(), 30);
+}
+
+pub async fn the_background_reconciler_runs_until_shutdown(db: TestDb) {
+    let wx = Arc::new(FakeWechat::default());
+    db.ledger
+        .record_order(&order("ORDER_4100", ALICE, 20, "Tea"))
+        .await
+        .unwrap();
+    wx.orders
+        .lock()
+        .unwrap()
+        .insert("ORDER_4100".into(), paid("ORDER_4100", 20));
+    db.set_now(T0 + 120);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = Reconciler::spawn(
+        db.ledger.clone(),
+        wx.clone(),
+        std::time::Duration::from_millis(10),
+        ReconcileSettings::default(),
+        async move {
+            stopped.await.ok();
+        },
+    );
+    tokio::time::timeout(std::time::Duration::from_secs(10), wx.queried.notified())
+        .await
+        .expect("the loop queried the pending order");
+    stop.send(()).unwrap();
+    task.await.unwrap();
+    assert_eq!(order_view(&db, "ORDER_4100").await.state, OrderState::Paid);
+    assert_eq!(
+        wx.calls("query_order", "ORDER_4100"),
+        1,
+        "leased after the first pass"
+    );
 }

@@ -1,5 +1,6 @@
 //! Refunds: amounts decided and reserved by the ledger, ownership, repeats, settlement.
 
+use crate::fixtures::*;
 use crate::support::*;
 use pay_common::pay::service::*;
 use pay_common::pay::types::{OpenId, OutRefundNo};
@@ -24,11 +25,11 @@ pub async fn a_refund_without_amount_reserves_everything_left(db: TestDb) {
         ),
         (30, 100, "RESERVED")
     );
-    let b = db
-        .ledger
-        .reserve_refund(&refund_draft("R2", "ORDER_1001", None, Actor::Admin))
-        .await
-        .unwrap();
+    // Named by WeChat's transaction id instead of our order number.
+    let mut by_transaction = refund_draft("R2", "ORDER_1001", None, Actor::Admin);
+    by_transaction.out_trade_no = None;
+    by_transaction.transaction_id = Some("4200ORDER_1001".into());
+    let b = db.ledger.reserve_refund(&by_transaction).await.unwrap();
     assert_eq!(b.refund.amount, 70);
     assert_eq!(b.refund.transaction_id.as_deref(), Some("4200ORDER_1001"));
     let view = order_view(&db, "ORDER_1001").await;
@@ -281,6 +282,11 @@ pub async fn a_refund_result_that_does_not_match_changes_nothing(db: TestDb) {
         db.ledger.refund_notified(&unknown).await,
         Ok(NoticeOutcome::Unknown)
     );
+    let accepted = db
+        .ledger
+        .refund_accepted(&refund("R9", "ORDER_1011", 10, "PROCESSING"))
+        .await;
+    assert_eq!(accepted.unwrap_err().kind, ServiceErrorKind::NotFound);
     let view = order_view(&db, "ORDER_1011").await;
     assert_eq!((view.refunded, view.refund_pending), (0, 10));
     assert!(db.events("refund.succeeded").await.is_empty());

@@ -1,5 +1,6 @@
 //! Transfers: recorded before the call, followed to a final state once.
 
+use crate::fixtures::*;
 use crate::support::*;
 use pay_common::pay::service::*;
 use pay_common::pay::types::OutBillNo;

@@ -6,13 +6,20 @@
 //! - unfinished refunds and transfers: query and apply final states; a reservation WeChat has
 //!   never heard of (after the grace period) is released.
 
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
 use serde::Serialize;
 
+mod rows;
+
+use rows::{order_row, refund_row, transfer_row};
+
 use super::claim::Claim;
+use super::error::retrying;
 use super::{Ledger, StoreError};
-use crate::pay::rules::is_paid_state;
-use crate::pay::service::{Notice, NoticeOutcome, WechatQueries};
-use crate::pay::types::{OutBillNo, OutRefundNo, OutTradeNo};
+use crate::pay::service::WechatQueries;
 
 /// Reconciliation knobs.
 #[derive(Debug, Clone)]
@@ -85,6 +92,32 @@ impl Reconciler {
         }
         s
     }
+
+    /// Runs a pass every `interval` (at the ledger's clock) until `shutdown` resolves; a pass
+    /// in progress finishes first.
+    pub fn spawn(
+        ledger: Ledger,
+        wechat: Arc<dyn WechatQueries>,
+        interval: Duration,
+        settings: ReconcileSettings,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(interval);
+            tokio::pin!(shutdown);
+            loop {
+                tokio::select! {
+                    () = &mut shutdown => break,
+                    _ = ticker.tick() => {
+                        let s = Self::run_once(&ledger, wechat.as_ref(), ledger.now(), &settings).await;
+                        if s != ReconcileSummary::default() {
+                            tracing::info!(summary = ?s, "reconciliation pass");
+                        }
+                    }
+                }
+            }
+        })
+    }
 }
 
 async fn claim(
@@ -105,7 +138,7 @@ async fn claim(
         until: now + st.lease_secs,
         limit: st.batch,
     };
-    Ok(ledger.claim(&claim).await?.1)
+    Ok(retrying!(ledger.claim(&claim))?.1)
 }
 
 async fn orders(
@@ -117,52 +150,9 @@ async fn orders(
 ) -> Result<(), StoreError> {
     let cond = "state IN ('NOTPAY', 'USERPAYING') AND created_at <= ?";
     for key in claim(ledger, "pay_orders", "out_trade_no", cond, now, st).await? {
-        let (Ok(no), Some(order)) = (
-            OutTradeNo::parse(key.as_str()),
-            ledger.order_with_refunds(&key).await?,
-        ) else {
-            continue;
-        };
-        s.orders_checked += 1;
-        let tx = match wechat.query_order(&no).await {
-            Ok(tx) => tx,
-            Err(e) => {
-                tracing::warn!(out_trade_no = %no, error = %e, "order query failed");
-                s.errors += 1;
-                continue;
-            }
-        };
-        let state = tx.as_ref().map_or("", |t| t.trade_state.as_str());
-        if let Some(tx) = tx
-            .as_ref()
-            .filter(|_| is_paid_state(state) || state == "USERPAYING")
-        {
-            let notice = Notice {
-                notification_id: None,
-                event_type: "QUERY".into(),
-                object: tx.clone(),
-            };
-            match ledger.apply_payment(&notice).await? {
-                NoticeOutcome::Applied if is_paid_state(state) => s.orders_paid += 1,
-                NoticeOutcome::Mismatch(_) => s.orders_mismatched += 1,
-                _ => {}
-            }
-            continue;
-        }
-        let closed_at_wechat = matches!(state, "CLOSED" | "REVOKED");
-        if !closed_at_wechat && order.expires_at > now {
-            continue;
-        }
-        // Expired and unpaid: close it at WeChat first (unless WeChat never saw it).
-        if tx.is_some() && !closed_at_wechat {
-            if let Err(e) = wechat.close_order(&no).await {
-                tracing::warn!(out_trade_no = %no, error = %e, "closing an expired order failed");
-                s.errors += 1;
-                continue;
-            }
-        }
-        if ledger.close_pending(&key).await? {
-            s.orders_closed += 1;
+        if let Err(e) = order_row(ledger, wechat, now, &key, s).await {
+            tracing::warn!(out_trade_no = %key, error = %e, "reconciling failed");
+            s.errors += 1;
         }
     }
     Ok(())
@@ -177,41 +167,9 @@ async fn refunds(
 ) -> Result<(), StoreError> {
     let cond = "state IN ('RESERVED', 'PROCESSING', 'ABNORMAL') AND created_at <= ?";
     for key in claim(ledger, "pay_refunds", "out_refund_no", cond, now, st).await? {
-        let (Ok(no), Some(stored)) = (
-            OutRefundNo::parse(key.as_str()),
-            ledger.refund_by_no(&key).await?,
-        ) else {
-            continue;
-        };
-        s.refunds_checked += 1;
-        match wechat.query_refund(&no).await {
-            Err(e) => {
-                tracing::warn!(out_refund_no = %no, error = %e, "refund query failed");
-                s.errors += 1;
-            }
-            Ok(None) if stored.state == "RESERVED" => {
-                ledger
-                    .reject_refund(&key, "WeChat has no such refund")
-                    .await?;
-                s.refunds_settled += 1;
-            }
-            Ok(None) => {}
-            Ok(Some(r)) if matches!(r.status.as_str(), "SUCCESS" | "CLOSED" | "ABNORMAL") => {
-                let notice = Notice {
-                    notification_id: None,
-                    event_type: "QUERY".into(),
-                    object: r,
-                };
-                if ledger.apply_refund(&notice).await? == NoticeOutcome::Applied {
-                    s.refunds_settled += 1;
-                }
-            }
-            Ok(Some(r)) => {
-                if stored.state == "RESERVED" {
-                    ledger.accept_refund(&r).await?;
-                    s.refunds_settled += 1;
-                }
-            }
+        if let Err(e) = refund_row(ledger, wechat, &key, s).await {
+            tracing::warn!(out_refund_no = %key, error = %e, "reconciling failed");
+            s.errors += 1;
         }
     }
     Ok(())
@@ -226,36 +184,9 @@ async fn transfers(
 ) -> Result<(), StoreError> {
     let cond = "state NOT IN ('SUCCESS', 'FAIL', 'CANCELLED', 'REJECTED') AND created_at <= ?";
     for key in claim(ledger, "pay_transfers", "out_bill_no", cond, now, st).await? {
-        let (Ok(no), Some(stored)) = (
-            OutBillNo::parse(key.as_str()),
-            ledger.find_transfer(&key).await?,
-        ) else {
-            continue;
-        };
-        s.transfers_checked += 1;
-        match wechat.query_transfer(&no).await {
-            Err(e) => {
-                tracing::warn!(out_bill_no = %no, error = %e, "transfer query failed");
-                s.errors += 1;
-            }
-            Ok(None) if stored.state == "RECORDED" => {
-                ledger
-                    .reject_transfer(&key, "WeChat has no such transfer")
-                    .await?;
-                s.transfers_settled += 1;
-            }
-            Ok(None) => {}
-            Ok(Some(bill)) if bill.state != stored.state => {
-                let notice = Notice {
-                    notification_id: None,
-                    event_type: "QUERY".into(),
-                    object: bill,
-                };
-                if ledger.apply_transfer(&notice).await? == NoticeOutcome::Applied {
-                    s.transfers_settled += 1;
-                }
-            }
-            Ok(Some(_)) => {}
+        if let Err(e) = transfer_row(ledger, wechat, &key, s).await {
+            tracing::warn!(out_bill_no = %key, error = %e, "reconciling failed");
+            s.errors += 1;
         }
     }
     Ok(())
