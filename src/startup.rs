@@ -79,7 +79,6 @@ pub async fn open_ledger(config: &Config) -> Result<Ledger, crate::store::StoreE
         .database_url
         .clone()
         .unwrap_or_else(crate::store::default_database_url);
-    crate::store::warn_if_ephemeral(&url);
     Ledger::connect(&url).await
 }
 

@@ -9,10 +9,10 @@ use serde_json::json;
 
 use super::orders::not_found;
 use super::{Ledger, StoreError};
-use crate::pay::rules::refund_amount;
+use crate::pay::rules::decide_refund;
 use crate::pay::service::{
-    Actor, Notice, NoticeOutcome, OrderState, RefundAdmission, RefundDraft, RefundRecord,
-    ServiceError, ServiceErrorKind,
+    Notice, NoticeOutcome, RefundAdmission, RefundDraft, RefundRecord, ServiceError,
+    ServiceErrorKind,
 };
 use crate::wechatpay::model::Refund;
 
@@ -28,63 +28,12 @@ impl Ledger {
                 (None, None) => None,
             }
             .ok_or_else(|| not_found("the order to refund"))?;
-            if let Actor::User(openid) = &d.actor
-                && order.owner.as_deref() != Some(openid.as_str())
-            {
-                return Err(ServiceError::new(
-                    ServiceErrorKind::Forbidden,
-                    "NOT_OWNER",
-                    "the order belongs to another user",
-                )
-                .into());
+            let existing = self.refund_by_no(d.out_refund_no.as_str()).await?;
+            let admission = decide_refund(&order, existing, d)?;
+            if !admission.fresh {
+                return Ok(admission);
             }
-            if let Some(existing) = self.refund_by_no(d.out_refund_no.as_str()).await? {
-                let same = existing.out_trade_no == order.out_trade_no
-                    && d.amount.is_none_or(|a| a.fen() == existing.amount);
-                if !same {
-                    return Err(ServiceError::new(
-                        ServiceErrorKind::Conflict,
-                        "OUT_REFUND_NO_USED",
-                        format!(
-                            "out_refund_no {} was already used for a different refund",
-                            d.out_refund_no
-                        ),
-                    )
-                    .into());
-                }
-                return Ok(RefundAdmission {
-                    refund: existing,
-                    fresh: false,
-                });
-            }
-            if order.state != OrderState::Paid {
-                return Err(ServiceError::new(
-                    ServiceErrorKind::Conflict,
-                    "ORDER_NOT_PAID",
-                    format!(
-                        "order {} is {}, only a PAID order can be refunded",
-                        order.out_trade_no,
-                        order.state.as_str()
-                    ),
-                )
-                .into());
-            }
-            let amount = refund_amount(
-                order.amount,
-                order.refunded,
-                order.refund_pending,
-                d.amount,
-                d.caller_total,
-            )?;
-            let record = RefundRecord {
-                out_refund_no: d.out_refund_no.to_string(),
-                out_trade_no: order.out_trade_no.clone(),
-                transaction_id: order.transaction_id.clone(),
-                amount,
-                order_total: order.amount,
-                state: "RESERVED".into(),
-                refund_id: None,
-            };
+            let record = admission.refund;
             if self.try_reserve(&record, d.reason.as_deref()).await? {
                 return Ok(RefundAdmission {
                     refund: record,
