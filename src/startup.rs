@@ -168,15 +168,14 @@ impl Application {
             grace_secs: pay.config.reconcile_grace.as_secs() as i64,
             ..Default::default()
         };
-        Some(tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(every);
-            ticker.tick().await;
-            loop {
-                ticker.tick().await;
-                let summary = Reconciler::run_once(&ledger, &pay, pay.now(), &settings).await;
-                tracing::debug!(?summary, "reconcile pass");
-            }
-        }))
+        let wechat: Arc<dyn crate::pay::service::WechatQueries> = Arc::new(pay);
+        Some(Reconciler::spawn(
+            ledger,
+            wechat,
+            every,
+            settings,
+            std::future::pending(),
+        ))
     }
 }
 

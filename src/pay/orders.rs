@@ -125,14 +125,7 @@ impl Payments {
         if currency != "CNY" {
             return Err(FieldError::new("amount.currency", "must be CNY").into());
         }
-        let use_service = input.opt_bool("useServiceAccount")?;
-        let appid = self.config.app_id_for(use_service).ok_or_else(|| {
-            FieldError::new(
-                "useServiceAccount",
-                "is true but service_app_id is not configured",
-            )
-        })?;
-        input.must_equal_if_present("appid", appid, "the AppID comes from the configuration")?;
+        let appid = self.request_appid(input)?;
         input.must_equal_if_present(
             "mchid",
             mchid,

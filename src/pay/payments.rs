@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use super::error::PayError;
+use super::input::Input;
 use super::service::{Actor, OrderService, OrderView, WechatQueries};
+use super::types::FieldError;
 use super::types::{OpenId, OutBillNo, OutRefundNo, OutTradeNo};
 use crate::config::{Config, Credentials};
 use crate::wechatpay::api;
@@ -139,6 +141,20 @@ impl Payments {
                 format!("{what} belongs to another user"),
             )),
         }
+    }
+
+    /// The AppID of a request: `appId`, or `service_app_id` with `useServiceAccount: true`
+    /// (never forwarded). A caller may repeat the configured `appid` but not change it.
+    pub fn request_appid(&self, input: Input<'_>) -> Result<&str, FieldError> {
+        let use_service = input.opt_bool("useServiceAccount")?;
+        let appid = self.config.app_id_for(use_service).ok_or_else(|| {
+            FieldError::new(
+                "useServiceAccount",
+                "is true but service_app_id is not configured",
+            )
+        })?;
+        input.must_equal_if_present("appid", appid, "the AppID comes from the configuration")?;
+        Ok(appid)
     }
 
     /// Requires the admin credential.

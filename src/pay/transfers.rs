@@ -94,14 +94,7 @@ impl Payments {
             .into());
         }
         let perception = input.opt_str("user_recv_perception", 64)?;
-        let use_service = input.opt_bool("useServiceAccount")?;
-        let appid = self.config.app_id_for(use_service).ok_or_else(|| {
-            FieldError::new(
-                "useServiceAccount",
-                "is true but service_app_id is not configured",
-            )
-        })?;
-        input.must_equal_if_present("appid", appid, "the AppID comes from the configuration")?;
+        let appid = self.request_appid(input)?;
         let fingerprint = sha256_hex(
             json!([
                 appid,

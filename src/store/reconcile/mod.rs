@@ -78,17 +78,44 @@ impl Reconciler {
         settings: &ReconcileSettings,
     ) -> ReconcileSummary {
         let mut s = ReconcileSummary::default();
-        if let Err(e) = orders(ledger, wechat, now, settings, &mut s).await {
-            tracing::warn!(error = %e, "reconciling orders failed");
-            s.errors += 1;
-        }
-        if let Err(e) = refunds(ledger, wechat, now, settings, &mut s).await {
-            tracing::warn!(error = %e, "reconciling refunds failed");
-            s.errors += 1;
-        }
-        if let Err(e) = transfers(ledger, wechat, now, settings, &mut s).await {
-            tracing::warn!(error = %e, "reconciling transfers failed");
-            s.errors += 1;
+        let due = now - settings.grace_secs;
+        let sweeps = [
+            Sweep {
+                table: "pay_orders",
+                key: "out_trade_no",
+                condition: "state IN ('NOTPAY', 'USERPAYING') AND created_at <= ?",
+            },
+            Sweep {
+                table: "pay_refunds",
+                key: "out_refund_no",
+                condition: "state IN ('RESERVED', 'PROCESSING', 'ABNORMAL') AND created_at <= ?",
+            },
+            Sweep {
+                table: "pay_transfers",
+                key: "out_bill_no",
+                condition: "state NOT IN ('SUCCESS', 'FAIL', 'CANCELLED', 'REJECTED') AND created_at <= ?",
+            },
+        ];
+        for sweep in sweeps {
+            let keys = match claim(ledger, &sweep, due, now, settings).await {
+                Ok(keys) => keys,
+                Err(e) => {
+                    tracing::warn!(table = sweep.table, error = %e, "claiming rows to reconcile failed");
+                    s.errors += 1;
+                    continue;
+                }
+            };
+            for key in keys {
+                let done = match sweep.table {
+                    "pay_orders" => order_row(ledger, wechat, now, &key, &mut s).await,
+                    "pay_refunds" => refund_row(ledger, wechat, &key, &mut s).await,
+                    _ => transfer_row(ledger, wechat, &key, &mut s).await,
+                };
+                if let Err(e) = done {
+                    tracing::warn!(table = sweep.table, key = %key, error = %e, "reconciling failed");
+                    s.errors += 1;
+                }
+            }
         }
         s
     }
@@ -120,74 +147,29 @@ impl Reconciler {
     }
 }
 
-async fn claim(
-    ledger: &Ledger,
+/// One category of rows a pass looks at.
+struct Sweep {
     table: &'static str,
     key: &'static str,
-    condition: &str,
+    condition: &'static str,
+}
+
+async fn claim(
+    ledger: &Ledger,
+    sweep: &Sweep,
+    due: i64,
     now: i64,
     st: &ReconcileSettings,
 ) -> Result<Vec<String>, StoreError> {
-    let params = [now - st.grace_secs];
+    let params = [due];
     let claim = Claim {
-        table,
-        key,
-        condition,
+        table: sweep.table,
+        key: sweep.key,
+        condition: sweep.condition,
         params: &params,
         now,
         until: now + st.lease_secs,
         limit: st.batch,
     };
     Ok(retrying!(ledger.claim(&claim))?.1)
-}
-
-async fn orders(
-    ledger: &Ledger,
-    wechat: &dyn WechatQueries,
-    now: i64,
-    st: &ReconcileSettings,
-    s: &mut ReconcileSummary,
-) -> Result<(), StoreError> {
-    let cond = "state IN ('NOTPAY', 'USERPAYING') AND created_at <= ?";
-    for key in claim(ledger, "pay_orders", "out_trade_no", cond, now, st).await? {
-        if let Err(e) = order_row(ledger, wechat, now, &key, s).await {
-            tracing::warn!(out_trade_no = %key, error = %e, "reconciling failed");
-            s.errors += 1;
-        }
-    }
-    Ok(())
-}
-
-async fn refunds(
-    ledger: &Ledger,
-    wechat: &dyn WechatQueries,
-    now: i64,
-    st: &ReconcileSettings,
-    s: &mut ReconcileSummary,
-) -> Result<(), StoreError> {
-    let cond = "state IN ('RESERVED', 'PROCESSING', 'ABNORMAL') AND created_at <= ?";
-    for key in claim(ledger, "pay_refunds", "out_refund_no", cond, now, st).await? {
-        if let Err(e) = refund_row(ledger, wechat, &key, s).await {
-            tracing::warn!(out_refund_no = %key, error = %e, "reconciling failed");
-            s.errors += 1;
-        }
-    }
-    Ok(())
-}
-
-async fn transfers(
-    ledger: &Ledger,
-    wechat: &dyn WechatQueries,
-    now: i64,
-    st: &ReconcileSettings,
-    s: &mut ReconcileSummary,
-) -> Result<(), StoreError> {
-    let cond = "state NOT IN ('SUCCESS', 'FAIL', 'CANCELLED', 'REJECTED') AND created_at <= ?";
-    for key in claim(ledger, "pay_transfers", "out_bill_no", cond, now, st).await? {
-        if let Err(e) = transfer_row(ledger, wechat, &key, s).await {
-            tracing::warn!(out_bill_no = %key, error = %e, "reconciling failed");
-            s.errors += 1;
-        }
-    }
-    Ok(())
 }
