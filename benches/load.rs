@@ -4,7 +4,12 @@
 //! /proc, so the simulator's work is not counted), idle and peak RSS, and time to first
 //! `/healthz` answer. Linux only.
 //!
-//!     cargo bench --bench load -- [--orders 2000] [--concurrency 64] [--database-url URL]
+//!     cargo bench --bench load -- [--orders 2000] [--concurrency 64] [--rate R] [--database-url URL]
+//!
+//! Without `--rate` the callers are a closed loop: `concurrency` callers each send the next order
+//! as soon as the last one is answered, so the machine runs saturated and latency is
+//! `concurrency / throughput`. With `--rate R` orders arrive at R per second (open loop), at most
+//! `concurrency` in flight: latency under a given load.
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -19,6 +24,7 @@ const V3: &str = "a7cde1ZJB1kG2e7VfTs3jQzaWizur8Gb";
 struct Args {
     orders: usize,
     concurrency: usize,
+    rate: Option<f64>,
     database_url: Option<String>,
 }
 
@@ -26,6 +32,7 @@ fn args() -> Args {
     let mut a = Args {
         orders: 2000,
         concurrency: 64,
+        rate: None,
         database_url: None,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
@@ -40,6 +47,7 @@ fn args() -> Args {
                     .expect("--concurrency N")
             }
             "--database-url" => a.database_url = it.next().cloned(),
+            "--rate" => a.rate = it.next().and_then(|v| v.parse().ok()),
             _ => {} // cargo bench passes --bench
         }
     }
@@ -202,30 +210,15 @@ async fn main() {
     }
 
     eprintln!(
-        "ordering: {} orders at concurrency {}",
-        a.orders, a.concurrency
+        "ordering: {} orders, concurrency {}, rate {:?}/s",
+        a.orders, a.concurrency, a.rate
     );
     let cpu0 = cpu_ms(pid);
     let t0 = Instant::now();
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let mut workers = Vec::new();
-    for _ in 0..a.concurrency {
-        let (next, n, order) = (next.clone(), a.orders, order.clone());
-        workers.push(tokio::spawn(async move {
-            let mut lat = Vec::new();
-            loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if i >= n {
-                    break lat;
-                }
-                lat.push(order(i, "O").await);
-            }
-        }));
-    }
-    let mut lat: Vec<f64> = Vec::new();
-    for w in workers {
-        lat.extend(w.await.unwrap());
-    }
+    let mut lat: Vec<f64> = match a.rate {
+        None => closed_loop(a.orders, a.concurrency, order).await,
+        Some(rate) => open_loop(a.orders, a.concurrency, rate, order).await,
+    };
     let order_secs = t0.elapsed().as_secs_f64();
     let order_cpu = cpu_ms(pid) - cpu0;
     lat.sort_by(|x, y| x.partial_cmp(y).unwrap());
@@ -263,8 +256,11 @@ async fn main() {
     );
     println!("  ready (/healthz answered)   {ready_ms:>8.1} ms after spawn");
     println!("  idle RSS                    {idle_rss:>8.1} MiB");
+    let mode = a.rate.map_or("closed loop".to_string(), |r| {
+        format!("open loop at {r:.0}/s")
+    });
     println!(
-        "  orders                      {:>8} at concurrency {}",
+        "  orders                      {:>8} at concurrency {} ({mode})",
         a.orders, a.concurrency
     );
     println!("  orders per second           {:>8.0}", n / order_secs);
@@ -286,4 +282,59 @@ async fn main() {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
+}
+
+/// `concurrency` callers, each sending its next order when the last one is answered.
+async fn closed_loop<F, Fut>(n: usize, concurrency: usize, order: F) -> Vec<f64>
+where
+    F: Fn(usize, &'static str) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = f64> + Send,
+{
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let (next, order) = (next.clone(), order.clone());
+        workers.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= n {
+                    break lat;
+                }
+                lat.push(order(i, "O").await);
+            }
+        }));
+    }
+    let mut lat = Vec::new();
+    for w in workers {
+        lat.extend(w.await.unwrap());
+    }
+    lat
+}
+
+/// Orders arriving at `rate` per second, at most `concurrency` in flight.
+async fn open_loop<F, Fut>(n: usize, concurrency: usize, rate: f64, order: F) -> Vec<f64>
+where
+    F: Fn(usize, &'static str) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = f64> + Send + 'static,
+{
+    let permits = Arc::new(tokio::sync::Semaphore::new(concurrency));
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut tasks = Vec::with_capacity(n);
+    for i in 0..n {
+        ticker.tick().await;
+        let permit = permits.clone().acquire_owned().await.unwrap();
+        let order = order.clone();
+        tasks.push(tokio::spawn(async move {
+            let ms = order(i, "O").await;
+            drop(permit);
+            ms
+        }));
+    }
+    let mut lat = Vec::with_capacity(n);
+    for t in tasks {
+        lat.push(t.await.unwrap());
+    }
+    lat
 }

@@ -52,12 +52,13 @@ pub(super) async fn order_row(
         return Ok(());
     }
     // Expired and unpaid: close it at WeChat first (unless WeChat never saw it).
-    if tx.is_some() && !closed_at_wechat {
-        if let Err(e) = wechat.close_order(&no).await {
-            tracing::warn!(out_trade_no = %no, error = %e, "closing an expired order failed");
-            s.errors += 1;
-            return Ok(());
-        }
+    if tx.is_some()
+        && !closed_at_wechat
+        && let Err(e) = wechat.close_order(&no).await
+    {
+        tracing::warn!(out_trade_no = %no, error = %e, "closing an expired order failed");
+        s.errors += 1;
+        return Ok(());
     }
     if retrying!(ledger.close_pending(key))? {
         s.orders_closed += 1;
