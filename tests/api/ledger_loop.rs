@@ -128,3 +128,41 @@ async fn timer_trigger_reconciles_without_the_credential_but_is_rate_limited() {
         .await;
     assert_eq!(r.status, 403, "no credential and no trigger marker");
 }
+
+#[tokio::test]
+async fn confirmed_transfer_callback_settles_the_ledger_once() {
+    let app = spawn(Opts {
+        ledger: true,
+        ..Default::default()
+    })
+    .await;
+    let body = json!({
+        "out_bill_no": "BILLLOOP1", "transfer_scene_id": "1000", "openid": ALICE, "transfer_amount": 300,
+        "transfer_remark": "cash prize", "transfer_scene_report_infos": [{ "info_type": "活动名称", "info_content": "新会员有礼" }]
+    });
+    let r = app.call(As::Admin, "wxpay_transfer", body).await;
+    assert_eq!(r.payload()["state"], "WAIT_USER_CONFIRM", "{}", r.body);
+    assert!(r.payload()["package_info"].is_string());
+    app.sim.confirm_transfer("BILLLOOP1").unwrap();
+    let filter = json!({ "event_type": "transfer.succeeded" }).to_string();
+    for _ in 0..200 {
+        let events = app
+            .post("/wx-pay/admin/events", As::Admin, filter.clone())
+            .await;
+        let list = events.payload()["events"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if !list.is_empty() {
+            assert_eq!(list.len(), 1);
+            assert_eq!(list[0]["data"]["out_bill_no"], "BILLLOOP1", "{list:?}");
+            assert_eq!(list[0]["data"]["state"], "SUCCESS");
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!(
+        "the transfer callback never settled the ledger: {:?}",
+        app.sim.deliveries()
+    );
+}
