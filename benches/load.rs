@@ -221,20 +221,30 @@ async fn main() {
     };
     let order_secs = t0.elapsed().as_secs_f64();
     let order_cpu = cpu_ms(pid) - cpu0;
+    let rss_after_orders = mem_mib(pid, "VmRSS:");
     lat.sort_by(|x, y| x.partial_cmp(y).unwrap());
 
-    eprintln!("paying: {} callbacks", a.orders);
+    eprintln!(
+        "paying: {} callbacks, at most {} in flight",
+        a.orders, a.concurrency
+    );
     let cpu1 = cpu_ms(pid);
     let t1 = Instant::now();
-    for i in 0..a.orders {
-        sim.pay(&format!("BENCHO{i:08}")).unwrap();
-    }
-    loop {
-        let acked = sim
-            .deliveries()
+    let acked = || {
+        sim.deliveries()
             .iter()
             .filter(|d| d.status == Some(200))
-            .count();
+            .count()
+    };
+    for i in 0..a.orders {
+        sim.pay(&format!("BENCHO{i:08}")).unwrap();
+        // Keep the callbacks at the benchmark's concurrency, like the orders.
+        while i + 1 - acked() >= a.concurrency {
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+    }
+    loop {
+        let acked = acked();
         if acked >= a.orders {
             break;
         }
@@ -247,6 +257,7 @@ async fn main() {
     let pay_secs = t1.elapsed().as_secs_f64();
     let callback_cpu = cpu_ms(pid) - cpu1;
     let peak = mem_mib(pid, "VmHWM:");
+    let rss_after_callbacks = mem_mib(pid, "VmRSS:");
 
     let n = a.orders as f64;
     println!(
@@ -276,7 +287,9 @@ async fn main() {
     );
     println!("  callbacks per second        {:>8.0}", n / pay_secs);
     println!("  service CPU per callback    {:>8.3} ms", callback_cpu / n);
-    println!("  peak RSS                    {peak:>8.1} MiB");
+    println!(
+        "  RSS after orders / callbacks {rss_after_orders:>7.1} / {rss_after_callbacks:.1} MiB (peak {peak:.1} MiB)"
+    );
     drop(service);
     sim.shutdown().await;
     for suffix in ["", "-wal", "-shm"] {

@@ -117,6 +117,8 @@ pub struct Config {
     pub cert_refresh: Duration,
     /// `maxBodyBytes`.
     pub max_body_bytes: usize,
+    /// `maxInFlight`: requests processed at once before shedding with 503.
+    pub max_in_flight: usize,
     /// Everything validation found, by variable.
     pub problems: Vec<Problem>,
 }

@@ -277,6 +277,7 @@ pub(super) fn build(get: Get<'_>) -> Config {
     let grace = c.number(get, "reconcileGraceSeconds", 60u64);
     let cert_refresh = c.number(get, "certRefreshMinutes", 360u64).max(1);
     let max_body_bytes = c.number(get, "maxBodyBytes", 64 * 1024usize).max(1024);
+    let max_in_flight = c.number(get, "maxInFlight", 256usize).max(1);
     Config {
         sign_mode,
         app_id,
@@ -307,6 +308,7 @@ pub(super) fn build(get: Get<'_>) -> Config {
         reconcile_grace: Duration::from_secs(grace),
         cert_refresh: Duration::from_secs(cert_refresh * 60),
         max_body_bytes,
+        max_in_flight,
         problems: c.0,
     }
 }

@@ -6,6 +6,7 @@ pub mod callbacks;
 pub mod envelope;
 pub mod health;
 pub mod identity;
+pub mod limit;
 pub mod routes;
 pub mod trace;
 
@@ -34,6 +35,8 @@ pub struct AppState {
     pub ledger: Option<crate::store::Ledger>,
     /// Rate limit of credential-less reconcile triggers.
     pub trigger_gate: admin::TriggerGate,
+    /// Requests being processed (load shedding beyond `maxInFlight`).
+    pub in_flight: limit::InFlight,
 }
 
 impl AppState {
@@ -65,6 +68,10 @@ pub fn router(state: AppState) -> Router {
         .route("/", post(root))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.in_flight.clone(),
+            limit::limit,
+        ))
         .layer(axum::middleware::from_fn(trace::trace));
     if let Some(cors) = cors {
         app = app.layer(cors);

@@ -221,3 +221,58 @@ async fn cors_allows_only_the_configured_origins() {
     let other = preflight("https://evil.example.com").await.unwrap();
     assert!(other.headers().get("access-control-allow-origin").is_none());
 }
+
+#[tokio::test]
+async fn overload_is_shed_with_503_in_each_callers_format() {
+    let app = spawn(Opts {
+        extra: vec![("maxInFlight", "1".into())],
+        ..Default::default()
+    })
+    .await;
+    app.sim
+        .inject(FaultRule::new("jsapi", Fault::Latency { ms: 1_000 }, 1));
+    let slow = {
+        let (http, base) = (app.http.clone(), app.base.clone());
+        let body = json!({ "description": "slow", "out_trade_no": "ORDER_SLOW_00001", "amount": { "total": 1 } });
+        tokio::spawn(async move {
+            http.post(format!("{base}/wx-pay/wxpay_order"))
+                .header("x-wx-openid", ALICE)
+                .json(&body)
+                .send()
+                .await
+        })
+    };
+    // While the slow order holds the only permit, the next request is shed.
+    let mut shed = None;
+    for _ in 0..100 {
+        let r = app.order(ALICE, "ORDER_SHED_000001", 1).await;
+        if r.status != 200 {
+            shed = Some(r);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let r = shed.expect("a request is shed while the only permit is held");
+    assert_eq!((r.status, r.error()), (503, "BUSY"), "{}", r.body);
+    let cb = app
+        .post("/wechatpay/order", As::Anonymous, "{}".into())
+        .await;
+    assert_eq!(
+        (cb.status, cb.body["code"].as_str()),
+        (503, Some("FAIL")),
+        "{}",
+        cb.body
+    );
+    let health = app
+        .http
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        health.status().as_u16(),
+        200,
+        "health checks are never shed"
+    );
+    assert_eq!(slow.await.unwrap().unwrap().status().as_u16(), 200);
+}
