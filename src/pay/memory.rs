@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
-use super::rules::{StoredOrder, check_payment, decide_refund, is_paid_state};
+use super::rules::{StoredOrder, check_payment, decide_refund, is_paid_state, number_reused};
 use super::service::*;
 use super::types::{OutBillNo, OutRefundNo, OutTradeNo};
 use crate::wechatpay::model::{Refund, Transaction, TransferBill};
@@ -99,13 +99,11 @@ impl OrderService for MemoryOrderService {
         let mut inner = self.lock();
         if let Some(row) = inner.orders.get(d.out_trade_no.as_str()) {
             if row.draft_fingerprint != d.fingerprint {
-                return Err(ServiceError::new(
-                    ServiceErrorKind::Conflict,
+                return Err(number_reused(
                     "OUT_TRADE_NO_USED",
-                    format!(
-                        "out_trade_no {} was already used for a different order",
-                        d.out_trade_no
-                    ),
+                    "out_trade_no",
+                    d.out_trade_no.as_str(),
+                    "order",
                 ));
             }
             return Ok(OrderAdmission::Existing {
@@ -292,13 +290,11 @@ impl OrderService for MemoryOrderService {
         let mut inner = self.lock();
         if let Some(t) = inner.transfers.get(d.out_bill_no.as_str()) {
             if t.fingerprint != d.fingerprint {
-                return Err(ServiceError::new(
-                    ServiceErrorKind::Conflict,
+                return Err(number_reused(
                     "OUT_BILL_NO_USED",
-                    format!(
-                        "out_bill_no {} was already used for a different transfer",
-                        d.out_bill_no
-                    ),
+                    "out_bill_no",
+                    d.out_bill_no.as_str(),
+                    "transfer",
                 ));
             }
             return Ok(TransferAdmission::Existing {

@@ -106,6 +106,13 @@ pub fn refund_amount(
     Ok(amount)
 }
 
+/// The refusal for an idempotency key (`out_trade_no`, `out_refund_no`, `out_bill_no`) reused
+/// with different content.
+pub fn number_reused(code: &'static str, field: &str, value: &str, what: &str) -> ServiceError {
+    let msg = format!("{field} {value} was already used for a different {what}");
+    ServiceError::new(ServiceErrorKind::Conflict, code, msg)
+}
+
 /// Decides a refund request against the ledger's view of the order and any refund already
 /// stored under the same number: the owner rule, the idempotent repeat, the paid-state rule and
 /// the amount. `fresh: true` means "reserve this record now"; every implementation then makes
@@ -128,14 +135,12 @@ pub fn decide_refund(
         let same = existing.out_trade_no == order.out_trade_no
             && d.amount.is_none_or(|a| a.fen() == existing.amount);
         if !same {
-            let msg = format!(
-                "out_refund_no {} was already used for a different refund",
-                d.out_refund_no
-            );
-            return Err(ServiceError::new(
-                ServiceErrorKind::Conflict,
+            let no = d.out_refund_no.as_str();
+            return Err(number_reused(
                 "OUT_REFUND_NO_USED",
-                msg,
+                "out_refund_no",
+                no,
+                "refund",
             ));
         }
         return Ok(RefundAdmission {

@@ -6,7 +6,7 @@ use sqlx::AnyConnection;
 
 use super::rows::{prepay, req_text};
 use super::{Ledger, StoreError};
-use crate::pay::rules::{StoredOrder, check_payment, is_paid_state};
+use crate::pay::rules::{StoredOrder, check_payment, is_paid_state, number_reused};
 use crate::pay::service::{
     Notice, NoticeOutcome, OrderAdmission, OrderDraft, OrderState, OrderView, Prepay, ServiceError,
     ServiceErrorKind,
@@ -73,13 +73,11 @@ impl Ledger {
         .fetch_one(&self.pool)
         .await?;
         if req_text(&row, "fingerprint")? != d.fingerprint {
-            return Err(ServiceError::new(
-                ServiceErrorKind::Conflict,
+            return Err(number_reused(
                 "OUT_TRADE_NO_USED",
-                format!(
-                    "out_trade_no {} was already used for a different order",
-                    d.out_trade_no
-                ),
+                "out_trade_no",
+                d.out_trade_no.as_str(),
+                "order",
             )
             .into());
         }

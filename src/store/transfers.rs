@@ -8,9 +8,8 @@ use serde_json::json;
 use super::orders::not_found;
 use super::rows::{int, req_text, text};
 use super::{Ledger, StoreError};
-use crate::pay::service::{
-    Notice, NoticeOutcome, ServiceError, ServiceErrorKind, TransferAdmission, TransferDraft,
-};
+use crate::pay::rules::number_reused;
+use crate::pay::service::{Notice, NoticeOutcome, TransferAdmission, TransferDraft};
 use crate::pay::types::mask;
 use crate::wechatpay::model::TransferBill;
 
@@ -70,13 +69,11 @@ impl Ledger {
         .fetch_one(&self.pool)
         .await?;
         if req_text(&row, "fingerprint")? != d.fingerprint {
-            return Err(ServiceError::new(
-                ServiceErrorKind::Conflict,
+            return Err(number_reused(
                 "OUT_BILL_NO_USED",
-                format!(
-                    "out_bill_no {} was already used for a different transfer",
-                    d.out_bill_no
-                ),
+                "out_bill_no",
+                d.out_bill_no.as_str(),
+                "transfer",
             )
             .into());
         }

@@ -216,15 +216,7 @@ async fn missing_credentials_are_named_on_every_wechat_route() {
             );
         }
     }
-    let health: serde_json::Value = app
-        .http
-        .get(format!("{}/healthz", app.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health = app.health().await;
     assert_eq!(
         (health["status"].as_str(), health["ready"].as_bool()),
         (Some("ok"), Some(false))

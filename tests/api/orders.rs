@@ -237,15 +237,7 @@ async fn platform_certificate_mode_downloads_and_uses_the_certificate() {
     .await;
     let r = app.order(ALICE, "ORDER_CERT_MODE1", 20).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let health: serde_json::Value = app
-        .http
-        .get(format!("{}/healthz", app.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health = app.health().await;
     assert_eq!(health["platformCertificates"], 1, "{health}");
     assert!(
         app.sim

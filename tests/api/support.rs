@@ -228,6 +228,17 @@ impl TestApp {
         Reply { status, body }
     }
 
+    /// `GET /healthz` as JSON.
+    pub async fn health(&self) -> Value {
+        let resp = self
+            .http
+            .get(format!("{}/healthz", self.base))
+            .send()
+            .await
+            .unwrap();
+        resp.json().await.unwrap()
+    }
+
     /// Places a JSAPI order as `user` and returns its out_trade_no.
     pub async fn order(&self, user: &str, no: &str, total: i64) -> Reply {
         let body = json!({ "description": "Test product", "out_trade_no": no, "amount": { "total": total, "currency": "CNY" } });
