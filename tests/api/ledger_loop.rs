@@ -107,7 +107,11 @@ async fn timer_trigger_reconciles_without_the_credential_but_is_rate_limited() {
     let app = spawn(Opts {
         ledger: true,
         deliver_callbacks: false,
-        extra: vec![("reconcileGraceSeconds", "0".into())],
+        // No background passes: the trigger must be the one that reconciles.
+        extra: vec![
+            ("reconcileGraceSeconds", "0".into()),
+            ("reconcileIntervalSeconds", "0".into()),
+        ],
         ..Default::default()
     })
     .await;

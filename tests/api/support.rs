@@ -133,6 +133,8 @@ pub async fn spawn(opts: Opts) -> TestApp {
         ("transferNotifyUrl", notify_path(opts.mode, "transfer")),
         ("PAY_COMMON_ADMIN_TOKEN", ADMIN_TOKEN.into()),
         ("wechatpayTimeoutMs", "2000".into()),
+        // Tests reconcile explicitly through the route; no background passes racing them.
+        ("reconcileIntervalSeconds", "0".into()),
     ]);
     if opts.credentials {
         vars.insert("merchantId", MCHID.into());
