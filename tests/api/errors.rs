@@ -167,7 +167,7 @@ async fn wechat_refusals_keep_wechats_answer_as_data_with_a_nonzero_code() {
 #[tokio::test]
 async fn upstream_faults_map_to_502_and_504_and_retries_are_safe() {
     let app = spawn(Opts {
-        extra: vec![("wechatpayTimeoutMs", "300".into())],
+        extra: vec![("wechatpayTimeoutMs", "800".into())],
         ..Default::default()
     })
     .await;

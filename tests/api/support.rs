@@ -257,7 +257,7 @@ impl TestApp {
 
     /// Waits (bounded) until the ledger shows `state` for the order.
     pub async fn wait_state(&self, no: &str, state: &str) -> Value {
-        for _ in 0..200 {
+        for _ in 0..500 {
             let v = self.view(no).await;
             if v["state"] == state {
                 return v;
