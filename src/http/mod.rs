@@ -72,6 +72,7 @@ pub fn router(state: AppState) -> Router {
             state.in_flight.clone(),
             limit::limit,
         ))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
         .layer(axum::middleware::from_fn(trace::trace));
     if let Some(cors) = cors {
         app = app.layer(cors);
@@ -212,6 +213,17 @@ async fn root(
         return callbacks::handle(&state.pay, &headers, &body).await;
     }
     run_route(&state, &route, &headers, value).await
+}
+
+/// A bug must still answer in our envelope (and be logged), never drop the connection.
+fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked; answered 500");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "INTERNAL",
+        "internal error; it has been logged",
+    )
+    .into_response()
 }
 
 async fn not_found() -> Response {

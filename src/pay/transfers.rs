@@ -35,8 +35,10 @@ impl Payments {
             Ok(answer) => {
                 self.orders.transfer_accepted(&answer.data).await?;
                 tracing::info!(out_bill_no = %draft.out_bill_no, amount = draft.amount.fen(), state = %answer.data.state, "transfer accepted");
-                let mut data: Value =
-                    serde_json::from_slice(&answer.raw).unwrap_or_else(|_| json!({}));
+                let mut data = answer.json();
+                if !data.is_object() {
+                    data = serde_json::to_value(&answer.data).unwrap_or_else(|_| json!({}));
+                }
                 data["mchId"] = creds.mchid.clone().into();
                 data["appId"] = draft.appid.clone().into();
                 Ok(data)
