@@ -276,3 +276,37 @@ async fn overload_is_shed_with_503_in_each_callers_format() {
     );
     assert_eq!(slow.await.unwrap().unwrap().status().as_u16(), 200);
 }
+
+#[tokio::test]
+async fn every_route_answers_bad_input_with_a_4xx_naming_the_problem() {
+    let app = spawn(Opts {
+        ledger: true,
+        ..Default::default()
+    })
+    .await;
+    let bodies = [
+        json!({}),
+        json!({ "out_trade_no": 12345678, "out_refund_no": [], "out_bill_no": {}, "transaction_id": true }),
+        json!({ "out_trade_no": "x", "amount": "lots", "transfer_amount": -5, "description": 7 }),
+        json!({ "out_trade_no": "ORDER_NEVER_SEEN1", "out_refund_no": "R1", "out_bill_no": "B1", "transaction_id": "4200", "transfer_bill_no": "1" }),
+    ];
+    for route in pay_common::http::routes::ROUTES {
+        for who in [As::User(ALICE), As::Admin, As::Anonymous] {
+            for body in &bodies {
+                let r = app.call(who, route, body.clone()).await;
+                assert!(
+                    (400..500).contains(&r.status),
+                    "{route} {body}: {} {}",
+                    r.status,
+                    r.body
+                );
+                assert_eq!(r.body["code"], -1, "{route} {body}: {}", r.body);
+                assert!(
+                    !r.msg().is_empty() && !r.error().is_empty(),
+                    "{route} {body}: {}",
+                    r.body
+                );
+            }
+        }
+    }
+}
