@@ -44,7 +44,11 @@ fn the_demos_printed_commands_work_verbatim() {
     }
     let dir = std::env::temp_dir().join(format!("pay-common-demo-{}", std::process::id()));
     let db = dir.join("demo.db");
+    std::fs::create_dir_all(&dir).unwrap();
+    let log_path = dir.join("demo.log");
+    let log = std::fs::File::create(&log_path).unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_pay-common"))
+        .env("RUST_LOG", "debug")
         .args([
             "demo",
             "--port",
@@ -54,7 +58,7 @@ fn the_demos_printed_commands_work_verbatim() {
         ])
         .args(["--database", db.to_str().unwrap()])
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(log)
         .spawn()
         .expect("demo starts");
     let mut child = KillOnDrop(child);
@@ -102,6 +106,14 @@ fn the_demos_printed_commands_work_verbatim() {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+    drop(child);
+    // Even at debug level the logs hold no secret and no full openid.
+    let logs = std::fs::read_to_string(&log_path).unwrap();
+    let admin = text.split("x-pay-common-admin-token: ").nth(1).and_then(|t| t.split('\'').next()).unwrap();
+    assert!(logs.contains("***"), "openids are logged masked:\n{logs}");
+    for secret in [pay_common::demo::DEMO_OPENID, admin, "PRIVATE KEY", "WECHATPAY2-SHA256-RSA2048", "paySign"] {
+        assert!(!logs.contains(secret), "the log leaks {secret}:\n{logs}");
     }
     let _ = std::fs::remove_dir_all(dir);
 }
