@@ -110,9 +110,19 @@ fn the_demos_printed_commands_work_verbatim() {
     drop(child);
     // Even at debug level the logs hold no secret and no full openid.
     let logs = std::fs::read_to_string(&log_path).unwrap();
-    let admin = text.split("x-pay-common-admin-token: ").nth(1).and_then(|t| t.split('\'').next()).unwrap();
+    let admin = text
+        .split("x-pay-common-admin-token: ")
+        .nth(1)
+        .and_then(|t| t.split('\'').next())
+        .unwrap();
     assert!(logs.contains("***"), "openids are logged masked:\n{logs}");
-    for secret in [pay_common::demo::DEMO_OPENID, admin, "PRIVATE KEY", "WECHATPAY2-SHA256-RSA2048", "paySign"] {
+    for secret in [
+        pay_common::demo::DEMO_OPENID,
+        admin,
+        "PRIVATE KEY",
+        "WECHATPAY2-SHA256-RSA2048",
+        "paySign",
+    ] {
         assert!(!logs.contains(secret), "the log leaks {secret}:\n{logs}");
     }
     let _ = std::fs::remove_dir_all(dir);

@@ -163,7 +163,7 @@ impl EventDispatcher {
                 tokio::select! {
                     () = &mut shutdown => break,
                     _ = ticker.tick() => {
-                        let now = (self.ledger.clock)();
+                        let now = self.ledger.clock.now();
                         if let Err(e) = self.run_once(now).await {
                             tracing::warn!(error = %e, "event dispatch pass failed");
                         }

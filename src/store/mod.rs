@@ -58,16 +58,12 @@ impl Backend {
     }
 }
 
-/// A clock in Unix seconds; injectable so tests control time.
-pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+/// The ledger's clock: the crate's one injectable clock, so tests control time.
+pub type Clock = Arc<dyn crate::wechatpay::clock::Clock>;
 
 /// The system clock.
 pub fn system_clock() -> Clock {
-    Arc::new(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64)
-    })
+    Arc::new(crate::wechatpay::clock::SystemClock)
 }
 
 /// The order ledger: a cheap-to-clone handle on a connection pool.
@@ -133,7 +129,7 @@ impl Ledger {
     }
 
     fn now(&self) -> i64 {
-        (self.clock)()
+        self.clock.now()
     }
 
     /// Rewrites `?` placeholders to `$1..$n` for PostgreSQL; SQL is written once with `?`.

@@ -1,8 +1,8 @@
 //! Test harness: a fresh database per test on each backend and a controllable clock.
 
+use pay_common::wechatpay::clock::{Clock as _, FixedClock};
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use pay_common::store::{EventFilter, EventView, Ledger};
@@ -23,15 +23,15 @@ pub enum Kind {
 pub struct TestDb {
     pub ledger: Ledger,
     pub url: String,
-    clock: Arc<AtomicI64>,
+    clock: Arc<FixedClock>,
 }
 
 impl TestDb {
     pub fn now(&self) -> i64 {
-        self.clock.load(Ordering::SeqCst)
+        self.clock.now()
     }
     pub fn set_now(&self, t: i64) {
-        self.clock.store(t, Ordering::SeqCst);
+        self.clock.set(t);
     }
     /// A second, independent ledger on the same database (another process).
     pub async fn another_instance(&self) -> Ledger {
@@ -39,7 +39,7 @@ impl TestDb {
         Ledger::connect(&self.url)
             .await
             .expect("second instance connects")
-            .with_clock(Arc::new(move || clock.load(Ordering::SeqCst)))
+            .with_clock(clock)
     }
     pub async fn events(&self, ty: &str) -> Vec<EventView> {
         let filter = EventFilter {
@@ -151,10 +151,10 @@ where
     let Some((url, name)) = create(kind).await else {
         return;
     };
-    let clock = Arc::new(AtomicI64::new(T0));
+    let clock = Arc::new(FixedClock::new(T0));
     let c = clock.clone();
     let ledger = match Ledger::connect(&url).await {
-        Ok(l) => l.with_clock(Arc::new(move || c.load(Ordering::SeqCst))),
+        Ok(l) => l.with_clock(c),
         Err(e) => {
             drop_db(kind, &url, name).await;
             panic!("ledger connects and migrates: {e}");
