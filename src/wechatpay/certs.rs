@@ -1,5 +1,5 @@
 //! Platform-certificate mode: download `GET /v3/certificates`, decrypt each certificate with the
-//! APIv3 key, and keep their keys in the [`KeyRing`]. Refreshed on a timer and, rate-limited, when
+//! APIv3 key, and keep their keys in the [`KeyRing`](super::keyring::KeyRing). Refreshed on a timer and, rate-limited, when
 //! an answer names a serial we do not hold (so an attacker cannot make us hammer WeChat).
 //! Implements pay.weixin.qq.com merchant docs, 平台证书 > 下载平台证书 (`GET /v3/certificates`).
 
