@@ -140,15 +140,11 @@ impl OrderService for MemoryOrderService {
         Ok(OrderAdmission::New)
     }
 
-    async fn order_placed(
-        &self,
-        out_trade_no: &OutTradeNo,
-        prepay: &Prepay,
-    ) -> Result<(), ServiceError> {
+    async fn order_placed(&self, order: &OrderDraft, prepay: &Prepay) -> Result<(), ServiceError> {
         let mut inner = self.lock();
         let row = inner
             .orders
-            .get_mut(out_trade_no.as_str())
+            .get_mut(order.out_trade_no.as_str())
             .ok_or_else(|| not_found("out_trade_no"))?;
         row.prepay = Some(prepay.clone());
         Ok(())

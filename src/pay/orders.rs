@@ -269,9 +269,7 @@ impl Payments {
             created_at,
             ..prepay.map_err(|e| log_wechat(e, draft))?
         };
-        self.orders
-            .order_placed(&draft.out_trade_no, &prepay)
-            .await?;
+        self.orders.order_placed(draft, &prepay).await?;
         Ok(prepay)
     }
 

@@ -75,12 +75,8 @@ pub trait OrderService: Send + Sync {
     /// (`OUT_TRADE_NO_USED`).
     async fn record_order(&self, draft: &OrderDraft) -> Result<OrderAdmission, ServiceError>;
 
-    /// Moment 1 — after WeChat accepted the order: store the prepay.
-    async fn order_placed(
-        &self,
-        out_trade_no: &OutTradeNo,
-        prepay: &Prepay,
-    ) -> Result<(), ServiceError>;
+    /// Moment 1 — after WeChat accepted the order: the order request and WeChat's prepay.
+    async fn order_placed(&self, order: &OrderDraft, prepay: &Prepay) -> Result<(), ServiceError>;
 
     /// Moment 2 — an authenticated transaction (pay callback or query): apply at most once;
     /// only NOTPAY/USERPAYING → PAID, and only if amount, appid, mchid and out_trade_no match.

@@ -15,8 +15,9 @@ impl OrderService for Ledger {
         Ok(retrying!(Ledger::insert_order(self, d))?)
     }
 
-    async fn order_placed(&self, no: &OutTradeNo, prepay: &Prepay) -> Result<(), ServiceError> {
-        Ok(retrying!(Ledger::store_prepay(self, no.as_str(), prepay))?)
+    async fn order_placed(&self, order: &OrderDraft, prepay: &Prepay) -> Result<(), ServiceError> {
+        let no = order.out_trade_no.as_str();
+        Ok(retrying!(Ledger::store_prepay(self, no, prepay))?)
     }
 
     async fn payment_notified(

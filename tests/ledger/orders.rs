@@ -12,10 +12,7 @@ pub async fn repeating_an_order_returns_the_stored_body_and_prepay(db: TestDb) {
         created_at: T0,
         ..Default::default()
     };
-    db.ledger
-        .order_placed(&no("ORDER_0001"), &prepay)
-        .await
-        .unwrap();
+    db.ledger.order_placed(&d, &prepay).await.unwrap();
     let again = db.ledger.record_order(&d).await.unwrap();
     assert_eq!(
         again,
@@ -55,7 +52,10 @@ pub async fn reusing_an_order_number_for_other_content_is_refused(db: TestDb) {
     assert_eq!(other_case, Ok(OrderAdmission::New));
     let missing = db
         .ledger
-        .order_placed(&no("ORDER_NONE"), &Prepay::default())
+        .order_placed(
+            &order("ORDER_NONE", ALICE, 1, "Never recorded"),
+            &Prepay::default(),
+        )
         .await;
     assert_eq!(missing.unwrap_err().kind, ServiceErrorKind::NotFound);
 }
