@@ -40,6 +40,8 @@ pub struct Order {
     pub success_time: Option<i64>,
     /// Sum of refunds not CLOSED, fen.
     pub refunded: i64,
+    /// `time_expire` as Unix seconds: after it the order can no longer be paid.
+    pub expires_at: Option<i64>,
 }
 
 fn desc(state: &str) -> &'static str {
@@ -136,6 +138,19 @@ impl Sim {
             return Err(SimError::param("/amount/currency", "only CNY is supported"));
         }
         let attach = opt_str(&v, "/attach", 128)?.map(str::to_string);
+        let expires_at = match opt_str(&v, "/time_expire", 64)? {
+            None => None,
+            Some(t) => Some(
+                time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                    .map_err(|_| {
+                        SimError::param(
+                            "/time_expire",
+                            "must be RFC 3339, e.g. 2015-05-20T13:29:35+08:00",
+                        )
+                    })?
+                    .unix_timestamp(),
+            ),
+        };
         let openid = match trade_type {
             "JSAPI" => Some(req_str(&v, "/payer/openid", 128)?.to_string()),
             _ => None,
@@ -159,6 +174,7 @@ impl Sim {
             state: "NOTPAY",
             success_time: None,
             refunded: 0,
+            expires_at,
         })
     }
 
@@ -196,6 +212,13 @@ impl Sim {
             .orders
             .get_mut(out_trade_no)
             .ok_or_else(order_not_exist)?;
+        if order.state == "NOTPAY" && order.expires_at.is_some_and(|t| t < self.now()) {
+            return Err(SimError::new(
+                StatusCode::BAD_REQUEST,
+                "INVALID_REQUEST",
+                "the order is past its time_expire and can no longer be paid",
+            ));
+        }
         match order.state {
             "NOTPAY" | "USERPAYING" => {}
             "CLOSED" => return Err(order_closed()),

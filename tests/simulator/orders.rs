@@ -1,5 +1,6 @@
 //! The order state machine and the four order kinds.
 
+use pay_common::wechatpay::crypto;
 use serde_json::json;
 
 use crate::support::*;
@@ -184,4 +185,31 @@ async fn auto_settings_pay_refund_and_confirm_by_themselves() {
             .is_some_and(|t| t.state == "SUCCESS")
     })
     .await;
+}
+
+#[tokio::test]
+async fn an_order_past_its_time_expire_cannot_be_paid() {
+    let now = crypto::Clock::now(&crypto::SystemClock);
+    let clock = std::sync::Arc::new(crypto::FixedClock::new(now));
+    let c = clock.clone();
+    let (sim, m) = start(move |cfg| cfg.clock = c).await;
+    let mut body = order_body("T30000090", 100);
+    let expire = time::OffsetDateTime::from_unix_timestamp(now + 60).unwrap();
+    body["time_expire"] = expire
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+        .into();
+    let r = m
+        .call("POST", "/v3/pay/transactions/jsapi", Some(&body))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json());
+    place(&m, "T30000091", 100).await;
+    clock.set(now + 120);
+    let err = sim.pay("T30000090").unwrap_err();
+    assert!(err.to_string().contains("time_expire"), "{err}");
+    assert_eq!(sim.order("T30000090").unwrap().trade_state, "NOTPAY");
+    assert!(
+        sim.pay("T30000091").is_ok(),
+        "an order without time_expire stays payable"
+    );
 }
