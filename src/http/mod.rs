@@ -66,7 +66,7 @@ pub fn router(state: AppState) -> Router {
         .route("/wx-pay/admin/{action}", post(admin::admin))
         .route("/wechatpay/{kind}", post(forward))
         .route("/", post(root))
-        .fallback(not_found)
+        .fallback(fallback)
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn_with_state(
             state.in_flight.clone(),
@@ -224,6 +224,21 @@ fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         "internal error; it has been logged",
     )
     .into_response()
+}
+
+/// The legacy cloud API gateway posted `{"_action": …}` to whatever path it was given, so any
+/// other POST is dispatched like `POST /`; anything else is 404.
+async fn fallback(
+    state: State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    if method == Method::POST {
+        root(state, headers, body).await
+    } else {
+        not_found().await
+    }
 }
 
 async fn not_found() -> Response {

@@ -123,7 +123,19 @@ async fn malformed_bodies_and_unknown_routes_get_our_envelope() {
         (400, "unsupported action: wxpay_nothing")
     );
     let r = app.post("/nowhere", As::Anonymous, "{}".into()).await;
-    assert_eq!((r.status, r.error()), (404, "NOT_FOUND"));
+    assert_eq!(
+        (r.status, r.error()),
+        (400, "UNSUPPORTED_ACTION"),
+        "{}",
+        r.body
+    );
+    let r = app
+        .http
+        .get(format!("{}/nowhere", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
     let r = app
         .post("/wx-pay/wxpay_order", As::User("bad openid!"), "{}".into())
         .await;

@@ -226,6 +226,18 @@ async fn legacy_action_and_path_dispatch_reach_the_same_routes() {
         (r.status, r.body["code"].as_i64(), r.msg()),
         (400, Some(-1), "unsupported action: wxpay_teleport")
     );
+    // The legacy gateway posted to whatever path it was configured with.
+    let body =
+        json!({ "_action": "/api/wx-pay/wxpay_order_view", "out_trade_no": "ORDER_LEGACY_001" });
+    let r = app
+        .post("/api/pay-common", As::User(ALICE), body.to_string())
+        .await;
+    assert_eq!(
+        r.payload()["out_trade_no"],
+        "ORDER_LEGACY_001",
+        "{}",
+        r.body
+    );
 }
 
 #[tokio::test]
