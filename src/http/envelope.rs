@@ -108,6 +108,7 @@ fn wechat(e: WechatError) -> ApiError {
             let data = json!({
                 "status": a.status,
                 "data": { "code": a.code, "message": a.message, "detail": a.detail },
+                "request_id": a.request_id,
             });
             let msg = format!("WeChat Pay refused the request: {} {}", a.code, a.message);
             ApiError {

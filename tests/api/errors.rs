@@ -174,6 +174,11 @@ async fn wechat_refusals_keep_wechats_answer_as_data_with_a_nonzero_code() {
     );
     assert_eq!(r.body["data"]["status"], 404);
     assert_eq!(r.body["data"]["data"]["code"], r.error());
+    assert!(
+        r.body["data"]["request_id"].is_string(),
+        "WeChat's Request-ID is kept for support: {}",
+        r.body
+    );
 }
 
 #[tokio::test]
