@@ -60,7 +60,7 @@ fn parse<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, CallbackError> {
 }
 
 impl Payments {
-    fn api_v3_key(&self) -> Result<Vec<u8>, CallbackError> {
+    fn api_v3_key(&self) -> Result<&[u8], CallbackError> {
         let creds = self
             .config
             .credentials
@@ -69,7 +69,7 @@ impl Payments {
         let creds = creds.ok_or_else(|| {
             CallbackError::new(503, "service is missing its WeChat Pay credentials")
         })?;
-        Ok(creds.api_v3_key.expose().as_bytes().to_vec())
+        Ok(creds.api_v3_key.expose().as_bytes())
     }
 
     /// A signed notification posted by WeChat directly (SDK mode).
@@ -91,7 +91,7 @@ impl Payments {
                 client.refresh_certificates_rate_limited().await;
                 public = self.keys.get(&signed.serial);
             }
-            let opened = notify::open_signed(&signed, body, self.now(), public.as_deref(), &key)
+            let opened = notify::open_signed(&signed, body, self.now(), public.as_deref(), key)
                 .inspect_err(|e| {
                     if matches!(e, NotifyError::Verify(VerifyError::SignTestProbe)) {
                         tracing::info!(
@@ -121,7 +121,7 @@ impl Payments {
             let event_type = fwd.event_type().unwrap_or_default().to_string();
             let kind = NotifyKind::from_event_type(&event_type)
                 .ok_or_else(|| CallbackError::new(400, format!("unsupported event_type {event_type:?}")))?;
-            match fwd.authenticated_content(&key) {
+            match fwd.authenticated_content(key) {
                 Ok(Some(content)) => {
                     if fwd.parsed_content.as_ref().is_some_and(|p| p != &content) {
                         tracing::warn!("ParsedContent differs from the decrypted resource; using the decrypted one");

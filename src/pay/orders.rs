@@ -86,7 +86,7 @@ impl Payments {
         let admission = self.orders.record_order(&draft).await?;
         let prepay = match admission {
             OrderAdmission::Existing { state, .. } if !state.is_pending() => {
-                return Err(refused_state(&draft, state));
+                return Err(refused_state(&draft.out_trade_no, state));
             }
             OrderAdmission::Existing {
                 prepay: Some(p), ..
@@ -307,11 +307,7 @@ impl Payments {
     }
 }
 
-fn refused_state(draft: &OrderDraft, state: OrderState) -> PayError {
-    refused_state_view(&draft.out_trade_no, state)
-}
-
-pub(super) fn refused_state_view(no: &OutTradeNo, state: OrderState) -> PayError {
+pub(super) fn refused_state(no: &OutTradeNo, state: OrderState) -> PayError {
     use super::service::{ServiceError, ServiceErrorKind::Conflict};
     let (code, what) = match state {
         OrderState::Paid | OrderState::Refunded => ("ORDERPAID", "is already paid"),

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::error::PayError;
 use super::input::object;
-use super::orders::refused_state_view;
+use super::orders::refused_state;
 use super::payments::{Caller, Payments};
 use super::service::Notice;
 use super::types::{OutTradeNo, TransactionId};
@@ -59,7 +59,7 @@ impl Payments {
         if let Some(order) = self.owned_order(caller, &no).await?
             && !order.state.is_pending()
         {
-            return Err(refused_state_view(&no, order.state));
+            return Err(refused_state(&no, order.state));
         }
         client
             .execute(&api::CloseOrder::new(no.as_str(), &creds.mchid))
