@@ -8,6 +8,7 @@ pub mod config;
 pub mod demo;
 pub mod http;
 pub mod pay;
+pub mod periodic;
 pub mod report;
 pub mod simulator;
 pub mod startup;

@@ -146,15 +146,23 @@ impl Application {
             .clone()
             .filter(|c| c.certificates_enabled())?;
         let every = self.state.pay.config.cert_refresh;
-        Some(tokio::spawn(async move {
-            loop {
-                match client.refresh_certificates().await {
-                    Ok(n) => tracing::info!(certificates = n, "platform certificates refreshed"),
-                    Err(e) => tracing::warn!(error = %e, "platform certificate download failed"),
+        Some(crate::periodic::every(
+            every,
+            std::future::pending(),
+            move || {
+                let client = client.clone();
+                async move {
+                    match client.refresh_certificates().await {
+                        Ok(n) => {
+                            tracing::info!(certificates = n, "platform certificates refreshed")
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "platform certificate download failed")
+                        }
+                    }
                 }
-                tokio::time::sleep(every).await;
-            }
-        }))
+            },
+        ))
     }
 
     /// In a long-lived process: a reconcile pass every `reconcileIntervalSeconds` (0 = off).

@@ -156,18 +156,13 @@ impl EventDispatcher {
         interval: Duration,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(interval);
-            tokio::pin!(shutdown);
-            loop {
-                tokio::select! {
-                    () = &mut shutdown => break,
-                    _ = ticker.tick() => {
-                        let now = self.ledger.clock.now();
-                        if let Err(e) = self.run_once(now).await {
-                            tracing::warn!(error = %e, "event dispatch pass failed");
-                        }
-                    }
+        let this = std::sync::Arc::new(self);
+        crate::periodic::every(interval, shutdown, move || {
+            let this = this.clone();
+            async move {
+                let now = this.ledger.clock.now();
+                if let Err(e) = this.run_once(now).await {
+                    tracing::warn!(error = %e, "event dispatch pass failed");
                 }
             }
         })

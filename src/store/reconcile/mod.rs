@@ -129,18 +129,12 @@ impl Reconciler {
         settings: ReconcileSettings,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(interval);
-            tokio::pin!(shutdown);
-            loop {
-                tokio::select! {
-                    () = &mut shutdown => break,
-                    _ = ticker.tick() => {
-                        let s = Self::run_once(&ledger, wechat.as_ref(), ledger.now(), &settings).await;
-                        if s != ReconcileSummary::default() {
-                            tracing::info!(summary = ?s, "reconciliation pass");
-                        }
-                    }
+        crate::periodic::every(interval, shutdown, move || {
+            let (ledger, wechat, settings) = (ledger.clone(), wechat.clone(), settings.clone());
+            async move {
+                let s = Self::run_once(&ledger, wechat.as_ref(), ledger.now(), &settings).await;
+                if s != ReconcileSummary::default() {
+                    tracing::info!(summary = ?s, "reconciliation pass");
                 }
             }
         })
