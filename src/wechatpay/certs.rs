@@ -85,12 +85,19 @@ impl Client {
     /// AES-GCM (only WeChat and we know the APIv3 key); the answer's signature must then verify
     /// with one of the certificates it carries.
     pub async fn refresh_certificates(&self) -> Result<usize, WechatError> {
+        // Held for the whole download: a rate-limited refresh asked for meanwhile waits for
+        // this one instead of skipping it and verifying against keys not yet installed.
+        let mut last_attempt = self.certs.last_attempt.lock().await;
+        *last_attempt = Some(Instant::now());
+        self.download_certificates().await
+    }
+
+    async fn download_certificates(&self) -> Result<usize, WechatError> {
         let key = self
             .certs
             .api_v3_key
             .as_deref()
             .ok_or_else(|| WechatError::Request("no APIv3 key".into()))?;
-        *self.certs.last_attempt.lock().await = Some(Instant::now());
         let serial = self.keys.preferred().map(|(s, _)| s);
         let (_, headers, raw) = self
             .send(Method::Get, CERTIFICATES_PATH, None, serial.as_deref())
@@ -134,16 +141,12 @@ impl Client {
 
     /// Refreshes unless a refresh was attempted within [`MIN_REFRESH_GAP`].
     pub async fn refresh_certificates_rate_limited(&self) {
-        let recent = self
-            .certs
-            .last_attempt
-            .lock()
-            .await
-            .is_some_and(|t| t.elapsed() < MIN_REFRESH_GAP);
-        if recent {
+        let mut last_attempt = self.certs.last_attempt.lock().await;
+        if last_attempt.is_some_and(|t| t.elapsed() < MIN_REFRESH_GAP) {
             return;
         }
-        if let Err(e) = self.refresh_certificates().await {
+        *last_attempt = Some(Instant::now());
+        if let Err(e) = self.download_certificates().await {
             tracing::warn!(error = %e, "platform certificate refresh failed");
         }
     }
