@@ -116,6 +116,14 @@ pub async fn run(
         ("wechatpayBaseUrl", sim.base_url()),
         ("PAY_COMMON_ADMIN_TOKEN", admin.clone()),
         ("reconcileIntervalSeconds", "0".into()),
+        ("consoleEnabled", "true".into()),
+        ("consoleSimulator", "true".into()),
+        ("refundPolicy", "owner-full".into()),
+        (
+            "businessWebhookUrl",
+            format!("http://{service}/console/demo-webhook"),
+        ),
+        ("businessWebhookSecret", random_alphanumeric(32)),
     ]);
     let config = Config::from_lookup(|k| vars.get(k).cloned());
     let ledger = Ledger::connect(&format!("sqlite://{}?mode=rwc", opts.database))
@@ -202,7 +210,16 @@ fn instructions(service: &str, sim: &str, admin: &str) -> String {
     out.push_str(&format!(
         "Health and configuration: curl -s {service}/healthz\n\n"
     ));
+    out.push_str(&format!(
+        "Console (orders, refunds, transfers, events, phone buttons), open in a browser:\n  {}\n\n",
+        console_url(service, admin)
+    ));
     out
+}
+
+/// The console's address; the admin credential rides in the fragment, which browsers never send.
+pub fn console_url(service: &str, admin: &str) -> String {
+    format!("{service}/console/#token={admin}")
 }
 
 /// Shared entry for `main`: parses the arguments, runs until Ctrl-C.

@@ -5,6 +5,7 @@
 //! (the ledger). `simulator` is a local WeChat Pay that shares the protocol code only.
 
 pub mod config;
+pub mod console;
 pub mod demo;
 pub mod http;
 pub mod pay;

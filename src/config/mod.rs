@@ -119,6 +119,11 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// `maxInFlight`: requests processed at once before shedding with 503.
     pub max_in_flight: usize,
+    /// `consoleEnabled`: serve the local web console at `/console/` (behind the admin credential).
+    pub console_enabled: bool,
+    /// `consoleSimulator`: the console also offers the simulator's phone buttons (the demo sets it;
+    /// the simulator's control API is reached at `wechatpayBaseUrl`).
+    pub console_simulator: bool,
     /// Everything validation found, by variable.
     pub problems: Vec<Problem>,
 }

@@ -196,6 +196,16 @@ fn public_key(c: &mut Collector, get: Get<'_>) -> Option<Option<(String, PublicK
     }
 }
 
+/// A boolean switch: `true`/`1`/`yes`/`on` (any case) is on, anything else off.
+fn flag(get: Get<'_>, var: &str) -> bool {
+    get(var).is_some_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "true" | "1" | "yes" | "on"
+        )
+    })
+}
+
 pub(super) fn build(get: Get<'_>) -> Config {
     let mut c = Collector(Vec::new());
     let sign_mode = match get("signMode").as_deref() {
@@ -309,6 +319,8 @@ pub(super) fn build(get: Get<'_>) -> Config {
         cert_refresh: Duration::from_secs(cert_refresh * 60),
         max_body_bytes,
         max_in_flight,
+        console_enabled: flag(get, "consoleEnabled"),
+        console_simulator: flag(get, "consoleSimulator"),
         problems: c.0,
     }
 }

@@ -66,6 +66,7 @@ pub fn router(state: AppState) -> Router {
         .route("/wx-pay/admin/{action}", post(admin::admin))
         .route("/wechatpay/{kind}", post(forward))
         .route("/", post(root))
+        .merge(crate::console::router())
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn_with_state(

@@ -9,6 +9,7 @@
 //! the pool instead of spinning on `SQLITE_BUSY`.
 
 mod claim;
+mod console;
 pub mod dispatch;
 mod error;
 mod events;

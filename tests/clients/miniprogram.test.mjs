@@ -1,0 +1,77 @@
+// The Mini Program examples run verbatim against the real service (pay-common demo).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { ROOT, startDemo, loadMiniProgram, pressUntil } from './harness.mjs';
+
+let demo;
+before(async () => { demo = await startDemo(); });
+after(async () => { await demo?.stop(); });
+
+for (const [name, dir] of [
+  ['callHTTPFunction', 'examples/miniprogram'],
+  ['callContainer', 'examples/miniprogram-cloudrun'],
+]) {
+  test(`${name}: order, pay, query, ledger view, refund`, async () => {
+    const openid = name === 'callHTTPFunction' ? 'oTestUser0000000000000000001' : 'oTestUser0000000000000000002';
+    const { page, log, wx } = loadMiniProgram(demo, join(ROOT, dir), { openid });
+    assert.equal(wx.cloud.inited.env, 'test-env');
+    await page.onOrder();
+    assert.equal(page.data.error, '', 'no refusal');
+    assert.equal(log.payments.length, 1);
+    assert.ok(log.payments[0].ok, 'paySign verifies with the merchant public key');
+    assert.equal(page.data.tradeState, 'SUCCESS', 'the follow-up query shows SUCCESS');
+    if (name === 'callContainer') {
+      const call = log.calls[0];
+      assert.equal(call.header['X-WX-SERVICE'], undefined, 'the harness strips it after checking');
+      assert.equal(call.config.env, 'test-env');
+    }
+    await pressUntil(page, 'onView', (d) => d.ledgerState === 'PAID');
+    assert.match(page.data.message, /PAID/);
+    await page.onRefund();
+    assert.equal(page.data.error, '');
+    assert.ok(['PROCESSING', 'SUCCESS'].includes(page.data.refundStatus), page.data.refundStatus);
+    const r = await fetch(`${demo.sim}/sim/refunds/${page.data.outRefundNo}/complete`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"status":"SUCCESS"}',
+    });
+    assert.equal(r.status, 200);
+    await pressUntil(page, 'onView', (d) => d.ledgerState === 'REFUNDED');
+    // A second refund of the same order is refused, and the page shows the refusal's msg.
+    await page.onRefund();
+    assert.notEqual(page.data.error, '');
+    assert.match(page.data.error, /^Refund: .+\(\w+\)$/);
+  });
+}
+
+test('callHTTPFunction: cancelled payment, then close the unpaid order', async () => {
+  const { page, log } = loadMiniProgram(demo, join(ROOT, 'examples/miniprogram'), { openid: 'oTestUser0000000000000000003' });
+  log.cancelPayment = true;
+  await page.onOrder();
+  assert.equal(page.data.error, 'Payment cancelled');
+  await page.onQuery();
+  assert.equal(page.data.tradeState, 'NOTPAY');
+  await page.onClose();
+  assert.equal(page.data.error, '');
+  assert.match(page.data.message, /closed/);
+  await page.onView();
+  assert.equal(page.data.ledgerState, 'CLOSED');
+});
+
+test('callHTTPFunction: buttons before an order explain, another user cannot see my order', async () => {
+  const { page } = loadMiniProgram(demo, join(ROOT, 'examples/miniprogram'), { openid: 'oTestUser0000000000000000004' });
+  await page.onQuery();
+  assert.equal(page.data.error, 'Query: place an order first');
+  const mine = loadMiniProgram(demo, join(ROOT, 'examples/miniprogram'), { openid: 'oTestUser0000000000000000005' });
+  mine.log.cancelPayment = true;
+  await mine.page.onOrder();
+  page.setData({ outTradeNo: mine.page.data.outTradeNo });
+  await page.onView();
+  assert.equal(page.data.ledgerState, '');
+  assert.match(page.data.error, /^View: .+\(\w+\)$/, page.data.error);
+});
+
+test('callHTTPFunction: app.js warns when ENV_ID is left unchanged', async () => {
+  const { log, wx } = loadMiniProgram(demo, join(ROOT, 'examples/miniprogram'), { openid: 'oTestUser0000000000000000006', envId: 'your-env-id' });
+  assert.equal(log.modals.length, 1);
+  assert.equal(wx.cloud.inited, null);
+});
