@@ -119,6 +119,10 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// `maxInFlight`: requests processed at once before shedding with 503.
     pub max_in_flight: usize,
+    /// `authTokenIdentity` (default on): a CloudBase Auth Bearer JWT is the caller's identity.
+    pub auth_token_identity: bool,
+    /// `authJwksFile`: when set, Bearer JWT signatures must verify against these keys.
+    pub auth_jwks: Option<Arc<crate::http::jwt::Jwks>>,
     /// Everything validation found, by variable.
     pub problems: Vec<Problem>,
 }

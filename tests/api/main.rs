@@ -1,7 +1,9 @@
 //! End-to-end tests: the real server against the simulator, over HTTP.
 
 mod callbacks;
+mod config_values;
 mod errors;
+mod identity;
 mod ledger_loop;
 mod money;
 mod orders;
