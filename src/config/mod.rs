@@ -123,6 +123,8 @@ pub struct Config {
     pub auth_token_identity: bool,
     /// `authJwksFile`: when set, Bearer JWT signatures must verify against these keys.
     pub auth_jwks: Option<Arc<crate::http::jwt::Jwks>>,
+    /// `messageLanguage`: `zh` (default) or `en`.
+    pub message_language: crate::http::messages::Language,
     /// Everything validation found, by variable.
     pub problems: Vec<Problem>,
 }

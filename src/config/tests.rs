@@ -223,6 +223,7 @@ const ALL_VARS: &[&str] = &[
     "maxInFlight",
     "authTokenIdentity",
     "authJwksFile",
+    "messageLanguage",
 ];
 
 const ODD: &[&str] = &[

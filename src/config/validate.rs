@@ -396,6 +396,18 @@ pub(super) fn build(get: Get<'_>) -> Config {
         }
     });
     let cors_allow_origins = cors_origins(&mut c, get);
+    let message_language = match get("messageLanguage").as_deref() {
+        None | Some("zh" | "zh-CN" | "zh_CN") => crate::http::messages::Language::Zh,
+        Some("en" | "en-US" | "en_US") => crate::http::messages::Language::En,
+        Some(_) => {
+            c.push(
+                "messageLanguage",
+                Severity::Invalid,
+                "messageLanguage must be zh or en; using zh",
+            );
+            crate::http::messages::Language::Zh
+        }
+    };
     let host = match get("HOST") {
         None => "0.0.0.0".to_string(),
         Some(h) if h.parse::<std::net::IpAddr>().is_ok() => h,
@@ -434,6 +446,7 @@ pub(super) fn build(get: Get<'_>) -> Config {
         cert_refresh: Duration::from_secs(cert_refresh * 60),
         max_body_bytes,
         max_in_flight,
+        message_language,
         problems: c.0,
     }
 }

@@ -8,6 +8,7 @@ pub mod health;
 pub mod identity;
 pub mod jwt;
 pub mod limit;
+pub mod messages;
 pub mod routes;
 pub mod trace;
 
@@ -142,7 +143,12 @@ async fn run_route(state: &AppState, route: &str, headers: &HeaderMap, body: Val
         routes::dispatch(&state.pay, route, &caller, &body).await
     }
     .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+    result.unwrap_or_else(|e| localized(state, e))
+}
+
+/// An error answer in the configured `messageLanguage`.
+fn localized(state: &AppState, e: ApiError) -> Response {
+    messages::localize(e, state.pay.config.message_language).into_response()
 }
 
 async fn wx_pay(
@@ -153,14 +159,14 @@ async fn wx_pay(
 ) -> Response {
     let body = match body {
         Ok(b) => b,
-        Err(e) => return body_error(e).into_response(),
+        Err(e) => return localized(&state, body_error(e)),
     };
     if routes::TRIGGERS.contains(&route.as_str()) {
         return callbacks::handle(&state.pay, &headers, &body).await;
     }
     match json_body(&body) {
         Ok(v) => run_route(&state, &route, &headers, v).await,
-        Err(e) => e.into_response(),
+        Err(e) => localized(&state, e),
     }
 }
 

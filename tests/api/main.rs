@@ -5,6 +5,7 @@ mod config_values;
 mod errors;
 mod identity;
 mod ledger_loop;
+mod messages;
 mod money;
 mod orders;
 mod support;
