@@ -32,7 +32,7 @@ pub struct ApiError {
     /// WeChat's answer, when it refused.
     pub data: Value,
     /// The field and rule of an `INVALID_PARAMETER` (for the message catalogue).
-    pub field: Option<(String, String)>,
+    pub field: Option<Box<(String, String)>>,
 }
 
 impl ApiError {
@@ -58,7 +58,7 @@ impl IntoResponse for ApiError {
 impl From<FieldError> for ApiError {
     fn from(e: FieldError) -> Self {
         let mut err = Self::new(StatusCode::BAD_REQUEST, "INVALID_PARAMETER", e.to_string());
-        err.field = Some((e.field, e.rule));
+        err.field = Some(Box::new((e.field, e.rule)));
         err
     }
 }

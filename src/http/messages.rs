@@ -94,7 +94,7 @@ pub fn localize(mut e: ApiError, lang: Language) -> ApiError {
     if lang == Language::En {
         return e;
     }
-    e.msg = match (&e.field, code_zh(&e.error, &e.msg)) {
+    e.msg = match (e.field.as_deref(), code_zh(&e.error, &e.msg)) {
         (Some((field, rule)), _) => field_zh(field, rule),
         (None, Some(zh)) => format!("{zh}（{}）", e.msg),
         (None, None) if e.data.is_null() => format!("请求被拒绝（{}）：{}", e.error, e.msg),
