@@ -227,6 +227,7 @@ const ALL_VARS: &[&str] = &[
 ];
 
 const ODD: &[&str] = &[
+    "::",
     "*",
     "   ",
     ",",
@@ -260,7 +261,11 @@ fn odd_values_of_every_variable_never_panic_and_bounds_hold() {
             assert!(c.cert_refresh <= Duration::from_secs(7 * 24 * 3600 * 60));
             assert!((1024..=16 * 1024 * 1024).contains(&c.max_body_bytes));
             assert!((1..=100_000).contains(&c.max_in_flight));
-            assert!(c.host.parse::<std::net::IpAddr>().is_ok(), "{var}={odd}");
+            let addr = format!("{}:{}", c.host, c.port);
+            assert!(
+                addr.parse::<std::net::SocketAddr>().is_ok(),
+                "{var}={odd}: {addr}"
+            );
             assert!(reqwest::Url::parse(&c.wechatpay_base_url).is_ok());
             for o in &c.cors_allow_origins {
                 assert!(
@@ -281,6 +286,7 @@ fn odd_numbers_and_urls_are_named_by_variable() {
         ("wechatpayBaseUrl", "garbage"),
         ("businessWebhookUrl", "not a url"),
         ("HOST", "not a host"),
+        ("DATABASE_URL", "garbage"),
         ("corsAllowOrigin", "shop.example.com/path"),
         ("authTokenIdentity", "maybe"),
         ("authJwksFile", "/nonexistent/jwks.json"),

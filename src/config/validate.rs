@@ -396,6 +396,20 @@ pub(super) fn build(get: Get<'_>) -> Config {
         }
     });
     let cors_allow_origins = cors_origins(&mut c, get);
+    let database_url = get("DATABASE_URL").filter(|u| {
+        let ok = ["sqlite:", "postgres://", "postgresql://", "mysql://", "mariadb://"]
+            .iter()
+            .any(|p| u.starts_with(p))
+            && reqwest::Url::parse(u).is_ok();
+        if !ok {
+            c.push(
+                "DATABASE_URL",
+                Severity::Invalid,
+                "DATABASE_URL must be a sqlite:, postgres:// or mysql:// URL; using the embedded SQLite ledger, payments are off until it is fixed",
+            );
+        }
+        ok
+    });
     let message_language = match get("messageLanguage").as_deref() {
         None | Some("zh" | "zh-CN" | "zh_CN") => crate::http::messages::Language::Zh,
         Some("en" | "en-US" | "en_US") => crate::http::messages::Language::En,
@@ -420,6 +434,10 @@ pub(super) fn build(get: Get<'_>) -> Config {
             "0.0.0.0".into()
         }
     };
+    let host = match host.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => format!("[{v6}]"),
+        _ => host,
+    };
     Config {
         sign_mode,
         app_id,
@@ -437,7 +455,7 @@ pub(super) fn build(get: Get<'_>) -> Config {
         wechatpay_timeout: Duration::from_millis(timeout_ms),
         admin_token,
         refund_policy,
-        database_url: get("DATABASE_URL"),
+        database_url,
         business_webhook_url,
         business_webhook_secret,
         order_expiry: Duration::from_secs(expiry_min * 60),
