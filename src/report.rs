@@ -22,6 +22,9 @@ const CHECKED: &[&str] = &[
     "businessWebhookUrl",
     "businessWebhookSecret",
     "wechatpayBaseUrl",
+    "authTokenIdentity",
+    "authJwksFile",
+    "messageLanguage",
 ];
 
 /// Renders the report; the second value is whether payments can be taken.

@@ -124,6 +124,12 @@ pub struct Config {
     /// `consoleSimulator`: the console also offers the simulator's phone buttons (the demo sets it;
     /// the simulator's control API is reached at `wechatpayBaseUrl`).
     pub console_simulator: bool,
+    /// `authTokenIdentity` (default on): a CloudBase Auth Bearer JWT is the caller's identity.
+    pub auth_token_identity: bool,
+    /// `authJwksFile`: when set, Bearer JWT signatures must verify against these keys.
+    pub auth_jwks: Option<Arc<crate::http::jwt::Jwks>>,
+    /// `messageLanguage`: `zh` (default) or `en`.
+    pub message_language: crate::http::messages::Language,
     /// Everything validation found, by variable.
     pub problems: Vec<Problem>,
 }

@@ -190,3 +190,137 @@ fn new_variables_have_documented_defaults() {
         Severity::Invalid
     );
 }
+
+/// Every variable the service reads.
+const ALL_VARS: &[&str] = &[
+    "signMode",
+    "appId",
+    "service_app_id",
+    "merchantId",
+    "merchantSerialNumber",
+    "privateKey",
+    "apiV3Key",
+    "wxPayPublicKey",
+    "wxPayPublicKeyId",
+    "notifyURLPayURL",
+    "notifyURLRefundsURL",
+    "transferNotifyUrl",
+    "corsAllowOrigin",
+    "HOST",
+    "PORT",
+    "wechatpayBaseUrl",
+    "wechatpayTimeoutMs",
+    "PAY_COMMON_ADMIN_TOKEN",
+    "refundPolicy",
+    "DATABASE_URL",
+    "businessWebhookUrl",
+    "businessWebhookSecret",
+    "orderExpireMinutes",
+    "reconcileIntervalSeconds",
+    "reconcileGraceSeconds",
+    "certRefreshMinutes",
+    "maxBodyBytes",
+    "maxInFlight",
+    "authTokenIdentity",
+    "authJwksFile",
+    "messageLanguage",
+];
+
+const ODD: &[&str] = &[
+    "::",
+    "*",
+    "   ",
+    ",",
+    ", ,,",
+    "garbage://::not a url",
+    "99999999999999999999999999",
+    "18446744073709551615",
+    "-1",
+    "0",
+    "https://",
+    "\u{7f}\u{1}",
+    "中文",
+];
+
+#[test]
+fn odd_values_of_every_variable_never_panic_and_bounds_hold() {
+    for var in ALL_VARS {
+        for odd in ODD {
+            let mut vars = complete();
+            vars.insert(var, (*odd).to_string());
+            let c = config(&vars);
+            assert!(
+                c.wechatpay_timeout <= Duration::from_secs(120),
+                "{var}={odd}"
+            );
+            assert!(
+                c.order_expiry <= Duration::from_secs(7 * 24 * 3600),
+                "{var}={odd}"
+            );
+            assert!(c.reconcile_interval <= Duration::from_secs(7 * 24 * 3600));
+            assert!(c.cert_refresh <= Duration::from_secs(7 * 24 * 3600 * 60));
+            assert!((1024..=16 * 1024 * 1024).contains(&c.max_body_bytes));
+            assert!((1..=100_000).contains(&c.max_in_flight));
+            let addr = format!("{}:{}", c.host, c.port);
+            assert!(
+                addr.parse::<std::net::SocketAddr>().is_ok(),
+                "{var}={odd}: {addr}"
+            );
+            assert!(reqwest::Url::parse(&c.wechatpay_base_url).is_ok());
+            for o in &c.cors_allow_origins {
+                assert!(
+                    o == "*" || axum::http::HeaderValue::from_str(o).is_ok(),
+                    "{var}={odd}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn odd_numbers_and_urls_are_named_by_variable() {
+    for (var, odd) in [
+        ("maxInFlight", "99999999999999999999999999"),
+        ("orderExpireMinutes", "0"),
+        ("wechatpayTimeoutMs", "18446744073709551615"),
+        ("wechatpayBaseUrl", "garbage"),
+        ("businessWebhookUrl", "not a url"),
+        ("HOST", "not a host"),
+        ("DATABASE_URL", "garbage"),
+        ("corsAllowOrigin", "shop.example.com/path"),
+        ("authTokenIdentity", "maybe"),
+        ("authJwksFile", "/nonexistent/jwks.json"),
+    ] {
+        let mut vars = complete();
+        vars.insert(var, odd.to_string());
+        if var == "businessWebhookUrl" {
+            vars.insert("businessWebhookSecret", "s".into());
+        }
+        let c = config(&vars);
+        let p = problem(&c, var).unwrap_or_else(|| panic!("{var}={odd} not named"));
+        assert_eq!(p.severity, Severity::Invalid, "{var}");
+        assert!(
+            !p.message.contains(odd) || odd.len() < 3,
+            "{var}: no value in message"
+        );
+    }
+}
+
+#[test]
+fn cors_star_means_any_origin_and_is_not_a_problem() {
+    let mut vars = complete();
+    vars.insert("corsAllowOrigin", "*".into());
+    let c = config(&vars);
+    assert_eq!(c.cors_allow_origins, vec!["*".to_string()]);
+    assert!(problem(&c, "corsAllowOrigin").is_none());
+    vars.insert(
+        "corsAllowOrigin",
+        "https://a.example.com, bad origin ,http://localhost:5173".into(),
+    );
+    let c = config(&vars);
+    assert_eq!(
+        c.cors_allow_origins,
+        vec!["https://a.example.com", "http://localhost:5173"]
+    );
+    assert!(problem(&c, "corsAllowOrigin").is_some());
+}

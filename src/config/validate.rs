@@ -63,6 +63,30 @@ impl Collector {
     }
 }
 
+impl Collector {
+    /// A whole number within `min..=max`; outside it the problem is named and the default used.
+    fn bounded(
+        &mut self,
+        get: Get<'_>,
+        var: &'static str,
+        default: u64,
+        min: u64,
+        max: u64,
+    ) -> u64 {
+        let v = self.number(get, var, default);
+        if (min..=max).contains(&v) {
+            v
+        } else {
+            self.push(
+                var,
+                Severity::Invalid,
+                format!("{var} must be between {min} and {max}; using the default {default}"),
+            );
+            default
+        }
+    }
+}
+
 fn check_notify_url(c: &mut Collector, var: &'static str, url: &str) -> bool {
     let rule = match reqwest::Url::parse(url) {
         Err(_) => Some("is not a URL"),
@@ -206,6 +230,56 @@ fn flag(get: Get<'_>, var: &str) -> bool {
     })
 }
 
+/// `corsAllowOrigin`: `*` (any origin) or a comma list of `scheme://host[:port]` origins; a bad
+/// entry is dropped and named, never a start-up panic.
+fn cors_origins(c: &mut Collector, get: Get<'_>) -> Vec<String> {
+    let Some(v) = get("corsAllowOrigin") else {
+        return Vec::new();
+    };
+    let list: Vec<String> = v
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if list.iter().any(|o| o == "*") {
+        if list.len() > 1 {
+            c.push(
+                "corsAllowOrigin",
+                Severity::Warning,
+                "corsAllowOrigin contains * and other origins; * allows every origin",
+            );
+        }
+        return vec!["*".into()];
+    }
+    let mut good = Vec::new();
+    for o in list {
+        let ok = reqwest::Url::parse(&o).is_ok_and(|u| {
+            matches!(u.scheme(), "http" | "https")
+                && u.host_str().is_some()
+                && u.path() == "/"
+                && !o.ends_with('/')
+                && u.query().is_none()
+        }) && axum::http::HeaderValue::from_str(&o).is_ok();
+        if ok {
+            good.push(o);
+        } else {
+            c.push(
+                "corsAllowOrigin",
+                Severity::Invalid,
+                "corsAllowOrigin entries must be * or origins like https://shop.example.com (scheme and host, no path); the bad entry is ignored",
+            );
+        }
+    }
+    if good.is_empty() {
+        c.push(
+            "corsAllowOrigin",
+            Severity::Warning,
+            "corsAllowOrigin has no usable origin: CORS is off",
+        );
+    }
+    good
+}
+
 pub(super) fn build(get: Get<'_>) -> Config {
     let mut c = Collector(Vec::new());
     let sign_mode = match get("signMode").as_deref() {
@@ -262,14 +336,29 @@ pub(super) fn build(get: Get<'_>) -> Config {
         }
     };
     let base = get("wechatpayBaseUrl").unwrap_or_else(|| DEFAULT_WECHATPAY_BASE_URL.into());
-    if reqwest::Url::parse(&base).is_err() {
-        c.push(
-            "wechatpayBaseUrl",
-            Severity::Invalid,
-            "wechatpayBaseUrl is not a URL",
-        );
-    }
-    let business_webhook_url = get("businessWebhookUrl");
+    let base = match reqwest::Url::parse(&base) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => base,
+        _ => {
+            c.push(
+                "wechatpayBaseUrl",
+                Severity::Invalid,
+                "wechatpayBaseUrl must be an http(s) URL such as https://api.mch.weixin.qq.com",
+            );
+            DEFAULT_WECHATPAY_BASE_URL.into()
+        }
+    };
+    let business_webhook_url = get("businessWebhookUrl").filter(|u| {
+        let ok = reqwest::Url::parse(u)
+            .is_ok_and(|p| matches!(p.scheme(), "http" | "https") && p.host_str().is_some());
+        if !ok {
+            c.push(
+                "businessWebhookUrl",
+                Severity::Invalid,
+                "businessWebhookUrl must be an http(s) URL; business webhooks are off until it is fixed",
+            );
+        }
+        ok
+    });
     let business_webhook_secret = get("businessWebhookSecret").map(Secret::new);
     if business_webhook_url.is_some() && business_webhook_secret.is_none() {
         c.push(
@@ -279,15 +368,86 @@ pub(super) fn build(get: Get<'_>) -> Config {
         );
     }
     let port = c.number(get, "PORT", 3000u16);
-    let timeout_ms = c.number(get, "wechatpayTimeoutMs", 10_000u64).max(1);
-    let expiry_min = c
-        .number(get, "orderExpireMinutes", 10u64)
-        .clamp(1, 60 * 24 * 7);
-    let interval = c.number(get, "reconcileIntervalSeconds", 60u64);
-    let grace = c.number(get, "reconcileGraceSeconds", 60u64);
-    let cert_refresh = c.number(get, "certRefreshMinutes", 360u64).max(1);
-    let max_body_bytes = c.number(get, "maxBodyBytes", 64 * 1024usize).max(1024);
-    let max_in_flight = c.number(get, "maxInFlight", 256usize).max(1);
+    const DAY: u64 = 24 * 3600;
+    let timeout_ms = c.bounded(get, "wechatpayTimeoutMs", 10_000, 1, 120_000);
+    let expiry_min = c.bounded(get, "orderExpireMinutes", 10, 1, 60 * 24 * 7);
+    let interval = c.bounded(get, "reconcileIntervalSeconds", 60, 0, 7 * DAY);
+    let grace = c.bounded(get, "reconcileGraceSeconds", 60, 0, 7 * DAY);
+    let cert_refresh = c.bounded(get, "certRefreshMinutes", 360, 1, 60 * 24 * 7);
+    let max_body_bytes = c.bounded(get, "maxBodyBytes", 64 * 1024, 1024, 16 * 1024 * 1024) as usize;
+    let max_in_flight = c.bounded(get, "maxInFlight", 256, 1, 100_000) as usize;
+    let auth_token_identity = match get("authTokenIdentity").as_deref() {
+        None | Some("on" | "true" | "1") => true,
+        Some("off" | "false" | "0") => false,
+        Some(_) => {
+            c.push(
+                "authTokenIdentity",
+                Severity::Invalid,
+                "authTokenIdentity must be on or off; using on",
+            );
+            true
+        }
+    };
+    let auth_jwks = get("authJwksFile").map(|path| {
+        let parsed = std::fs::read_to_string(&path)
+            .map_err(|_| "cannot be read".to_string())
+            .and_then(|text| crate::http::jwt::Jwks::from_json(&text));
+        match parsed {
+            Ok(k) => Arc::new(k),
+            Err(e) => {
+                c.push(
+                    "authJwksFile",
+                    Severity::Invalid,
+                    format!("authJwksFile {e}; Bearer tokens are refused until it is fixed"),
+                );
+                // Fail closed: an empty key set verifies nothing.
+                Arc::new(crate::http::jwt::Jwks::default())
+            }
+        }
+    });
+    let cors_allow_origins = cors_origins(&mut c, get);
+    let database_url = get("DATABASE_URL").filter(|u| {
+        let ok = ["sqlite:", "postgres://", "postgresql://", "mysql://", "mariadb://"]
+            .iter()
+            .any(|p| u.starts_with(p))
+            && reqwest::Url::parse(u).is_ok();
+        if !ok {
+            c.push(
+                "DATABASE_URL",
+                Severity::Invalid,
+                "DATABASE_URL must be a sqlite:, postgres:// or mysql:// URL; using the embedded SQLite ledger, payments are off until it is fixed",
+            );
+        }
+        ok
+    });
+    let message_language = match get("messageLanguage").as_deref() {
+        None | Some("zh" | "zh-CN" | "zh_CN") => crate::http::messages::Language::Zh,
+        Some("en" | "en-US" | "en_US") => crate::http::messages::Language::En,
+        Some(_) => {
+            c.push(
+                "messageLanguage",
+                Severity::Invalid,
+                "messageLanguage must be zh or en; using zh",
+            );
+            crate::http::messages::Language::Zh
+        }
+    };
+    let host = match get("HOST") {
+        None => "0.0.0.0".to_string(),
+        Some(h) if h.parse::<std::net::IpAddr>().is_ok() => h,
+        Some(_) => {
+            c.push(
+                "HOST",
+                Severity::Invalid,
+                "HOST must be an IP address such as 0.0.0.0 or 127.0.0.1; using 0.0.0.0",
+            );
+            "0.0.0.0".into()
+        }
+    };
+    let host = match host.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => format!("[{v6}]"),
+        _ => host,
+    };
     Config {
         sign_mode,
         app_id,
@@ -296,21 +456,16 @@ pub(super) fn build(get: Get<'_>) -> Config {
         notify_pay_url,
         notify_refund_url,
         notify_transfer_url,
-        cors_allow_origins: get("corsAllowOrigin")
-            .map(|v| {
-                v.split(',')
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default(),
-        host: get("HOST").unwrap_or_else(|| "0.0.0.0".into()),
+        cors_allow_origins,
+        auth_token_identity,
+        auth_jwks,
+        host,
         port,
         wechatpay_base_url: base.trim_end_matches('/').to_string(),
         wechatpay_timeout: Duration::from_millis(timeout_ms),
         admin_token,
         refund_policy,
-        database_url: get("DATABASE_URL"),
+        database_url,
         business_webhook_url,
         business_webhook_secret,
         order_expiry: Duration::from_secs(expiry_min * 60),
@@ -321,6 +476,7 @@ pub(super) fn build(get: Get<'_>) -> Config {
         max_in_flight,
         console_enabled: flag(get, "consoleEnabled"),
         console_simulator: flag(get, "consoleSimulator"),
+        message_language,
         problems: c.0,
     }
 }

@@ -61,7 +61,7 @@ fn enabled(state: &AppState) -> Result<(), ApiError> {
 /// Enabled, and the caller presents the admin credential.
 fn admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     enabled(state)?;
-    let caller = identity::caller(headers, &state.pay.config)?;
+    let caller = identity::caller(headers, &state.pay.config, state.pay.now())?;
     if caller.admin {
         Ok(())
     } else {

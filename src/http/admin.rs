@@ -97,7 +97,7 @@ pub async fn admin(
     body: Bytes,
 ) -> Response {
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let caller = match identity::caller(&headers, &state.pay.config) {
+    let caller = match identity::caller(&headers, &state.pay.config, state.pay.now()) {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };

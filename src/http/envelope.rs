@@ -31,6 +31,8 @@ pub struct ApiError {
     pub msg: String,
     /// WeChat's answer, when it refused.
     pub data: Value,
+    /// The field and rule of an `INVALID_PARAMETER` (for the message catalogue).
+    pub field: Option<Box<(String, String)>>,
 }
 
 impl ApiError {
@@ -41,6 +43,7 @@ impl ApiError {
             error: error.into(),
             msg: msg.into(),
             data: Value::Null,
+            field: None,
         }
     }
 }
@@ -54,7 +57,9 @@ impl IntoResponse for ApiError {
 
 impl From<FieldError> for ApiError {
     fn from(e: FieldError) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "INVALID_PARAMETER", e.to_string())
+        let mut err = Self::new(StatusCode::BAD_REQUEST, "INVALID_PARAMETER", e.to_string());
+        err.field = Some(Box::new((e.field, e.rule)));
+        err
     }
 }
 
@@ -116,6 +121,7 @@ fn wechat(e: WechatError) -> ApiError {
                 error: a.code,
                 msg,
                 data,
+                field: None,
             }
         }
         WechatError::Timeout => ApiError::new(

@@ -6,7 +6,9 @@ pub mod callbacks;
 pub mod envelope;
 pub mod health;
 pub mod identity;
+pub mod jwt;
 pub mod limit;
+pub mod messages;
 pub mod routes;
 pub mod trace;
 
@@ -86,16 +88,20 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
         .iter()
         .filter_map(|o| HeaderValue::from_str(o).ok())
         .collect();
-    if list.is_empty() {
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else if list.is_empty() {
         return None;
-    }
+    } else {
+        AllowOrigin::list(list)
+    };
     let headers = [
         axum::http::header::CONTENT_TYPE,
         axum::http::header::AUTHORIZATION,
     ];
     Some(
         CorsLayer::new()
-            .allow_origin(AllowOrigin::list(list))
+            .allow_origin(allow)
             .allow_methods([Method::GET, Method::POST])
             .allow_headers(headers),
     )
@@ -134,11 +140,16 @@ fn json_body(body: &Bytes) -> Result<Value, ApiError> {
 
 async fn run_route(state: &AppState, route: &str, headers: &HeaderMap, body: Value) -> Response {
     let result = async {
-        let caller = identity::caller(headers, &state.pay.config)?;
+        let caller = identity::caller(headers, &state.pay.config, state.pay.now())?;
         routes::dispatch(&state.pay, route, &caller, &body).await
     }
     .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+    result.unwrap_or_else(|e| localized(state, e))
+}
+
+/// An error answer in the configured `messageLanguage`.
+fn localized(state: &AppState, e: ApiError) -> Response {
+    messages::localize(e, state.pay.config.message_language).into_response()
 }
 
 async fn wx_pay(
@@ -149,14 +160,14 @@ async fn wx_pay(
 ) -> Response {
     let body = match body {
         Ok(b) => b,
-        Err(e) => return body_error(e).into_response(),
+        Err(e) => return localized(&state, body_error(e)),
     };
     if routes::TRIGGERS.contains(&route.as_str()) {
         return callbacks::handle(&state.pay, &headers, &body).await;
     }
     match json_body(&body) {
         Ok(v) => run_route(&state, &route, &headers, v).await,
-        Err(e) => e.into_response(),
+        Err(e) => localized(&state, e),
     }
 }
 
@@ -249,4 +260,22 @@ async fn not_found() -> Response {
         "no such route; payment routes are POST /wx-pay/<route>",
     )
     .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn any_cors_setting_builds_a_layer_without_panicking() {
+        for v in [
+            "*",
+            "https://a.example.com,*",
+            " , ",
+            "https://a.example.com",
+        ] {
+            let c =
+                crate::config::Config::from_lookup(|k| (k == "corsAllowOrigin").then(|| v.into()));
+            let layer = super::cors(&c.cors_allow_origins);
+            assert_eq!(layer.is_some(), v != " , ", "{v}");
+        }
+    }
 }

@@ -6,6 +6,7 @@ pub mod error;
 pub mod input;
 pub mod memory;
 pub mod model;
+pub mod order_token;
 pub mod orders;
 pub mod payments;
 pub mod queries;

@@ -222,7 +222,7 @@ impl Payments {
             )
             .into()),
             (false, _) => Err(PayError::Unauthenticated(
-                "x-wx-openid header is required (call through wx.cloud.callHTTPFunction)".into(),
+                "a JSAPI order needs the payer's identity: the x-wx-openid header (wx.cloud.callHTTPFunction) or Authorization: Bearer <CloudBase access token>".into(),
             )),
         }
     }
@@ -303,6 +303,9 @@ impl Payments {
         }
         .unwrap_or_default();
         payload["out_trade_no"] = draft.out_trade_no.as_str().into();
+        if let Some(t) = self.order_token(&draft.out_trade_no) {
+            payload["order_token"] = t.into();
+        }
         payload
     }
 }

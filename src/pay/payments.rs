@@ -18,7 +18,7 @@ use crate::wechatpay::model::{Refund, Transaction, TransferBill};
 /// Who is calling a route, as established by the HTTP edge.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
-    /// The platform-injected openid (`x-wx-openid`), when present.
+    /// The caller's openid: `x-wx-openid` or the CloudBase Auth token's `provider_sub`.
     pub openid: Option<OpenId>,
     /// Presented the admin credential.
     pub admin: bool,
@@ -130,7 +130,7 @@ impl Payments {
         }
         let Some(openid) = &caller.openid else {
             return Err(PayError::Unauthenticated(
-                "x-wx-openid header is required (call through wx.cloud.callHTTPFunction) or the admin credential".into(),
+                "this needs an identity: the x-wx-openid header (wx.cloud.callHTTPFunction), Authorization: Bearer <CloudBase access token>, the order_token returned with the order (orders only), or the admin credential".into(),
             ));
         };
         match order {

@@ -16,8 +16,9 @@ impl Payments {
     /// it is the authenticated fallback when a callback is late.
     pub async fn query_order(&self, caller: &Caller, body: &Value) -> Result<Value, PayError> {
         let (client, creds) = self.ready()?;
-        let no = OutTradeNo::parse(object(body)?.req_str("out_trade_no", 64)?)?;
-        let known = self.owned_order(caller, &no).await?;
+        let input = object(body)?;
+        let no = OutTradeNo::parse(input.req_str("out_trade_no", 64)?)?;
+        let (known, redact) = self.order_access(caller, input, &no).await?;
         let q = api::QueryByOutTradeNo {
             out_trade_no: no.to_string(),
             mchid: creds.mchid.clone(),
@@ -31,7 +32,11 @@ impl Payments {
             };
             self.orders.payment_notified(&notice).await?;
         }
-        Ok(answer.json())
+        let mut json = answer.json();
+        if redact {
+            super::order_token::redact_payer(&mut json);
+        }
+        Ok(json)
     }
 
     /// Queries WeChat by transaction id (owner of the recorded order, or admin).
@@ -55,8 +60,9 @@ impl Payments {
     /// Closes an unpaid order (owner or admin); WeChat answers 204.
     pub async fn close_order(&self, caller: &Caller, body: &Value) -> Result<(), PayError> {
         let (client, creds) = self.ready()?;
-        let no = OutTradeNo::parse(object(body)?.req_str("out_trade_no", 64)?)?;
-        if let Some(order) = self.owned_order(caller, &no).await?
+        let input = object(body)?;
+        let no = OutTradeNo::parse(input.req_str("out_trade_no", 64)?)?;
+        if let (Some(order), _) = self.order_access(caller, input, &no).await?
             && !order.state.is_pending()
         {
             return Err(refused_state(&no, order.state));
@@ -70,11 +76,14 @@ impl Payments {
 
     /// The ledger's view of an order (owner or admin); no WeChat call.
     pub async fn order_view(&self, caller: &Caller, body: &Value) -> Result<Value, PayError> {
-        let no = OutTradeNo::parse(object(body)?.req_str("out_trade_no", 64)?)?;
-        let view = self
-            .owned_order(caller, &no)
-            .await?
-            .ok_or_else(|| PayError::NotFound(format!("order {no} is not recorded")))?;
+        let input = object(body)?;
+        let no = OutTradeNo::parse(input.req_str("out_trade_no", 64)?)?;
+        let (view, redact) = self.order_access(caller, input, &no).await?;
+        let mut view =
+            view.ok_or_else(|| PayError::NotFound(format!("order {no} is not recorded")))?;
+        if redact {
+            view.owner = None;
+        }
         Ok(serde_json::to_value(view).unwrap_or_default())
     }
 }

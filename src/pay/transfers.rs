@@ -154,13 +154,24 @@ impl Payments {
         let (client, _) = self.ready()?;
         let no = OutBillNo::parse(object(body)?.req_str("out_bill_no", 64)?)?;
         if !caller.admin {
-            let payee = self.orders.transfer_payee(&no).await?;
-            let mine = caller
-                .openid
-                .as_ref()
-                .is_some_and(|o| payee.as_deref() == Some(o.as_str()));
-            if !mine {
-                self.require_admin(caller, "querying another user's transfer")?;
+            let Some(me) = &caller.openid else {
+                return Err(self
+                    .require_admin(caller, "querying a transfer without identity")
+                    .unwrap_err());
+            };
+            match self.orders.transfer_payee(&no).await? {
+                None => {
+                    return Err(PayError::NotFound(format!(
+                        "transfer {no} is not recorded; check out_bill_no"
+                    )));
+                }
+                Some(p) if p == me.as_str() => {}
+                Some(_) => {
+                    return Err(PayError::forbidden(
+                        "NOT_OWNER",
+                        format!("transfer {no} belongs to another user"),
+                    ));
+                }
             }
         }
         let answer = client

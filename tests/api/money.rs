@@ -148,7 +148,20 @@ async fn transfers_need_the_admin_and_add_mch_id_for_the_client() {
             json!({ "out_bill_no": "BILL0001" }),
         )
         .await;
-    assert_eq!(q.status, 403);
+    assert_eq!((q.status, q.error()), (403, "NOT_OWNER"), "{}", q.body);
+    let q = app
+        .call(
+            As::User(BOB),
+            "wxpay_transfer_bill_query",
+            json!({ "out_bill_no": "BILLUNKNOWN9" }),
+        )
+        .await;
+    assert_eq!(
+        (q.status, q.error()),
+        (404, "NOT_FOUND"),
+        "an unknown bill is not another user's: {}",
+        q.body
+    );
     let legacy = app
         .call(
             As::Admin,

@@ -135,6 +135,8 @@ pub async fn spawn(opts: Opts) -> TestApp {
         ("wechatpayTimeoutMs", "2000".into()),
         // Tests reconcile explicitly through the route; no background passes racing them.
         ("reconcileIntervalSeconds", "0".into()),
+        // Tests assert the English texts; the Chinese default is tested with an override.
+        ("messageLanguage", "en".into()),
     ]);
     if opts.credentials {
         vars.insert("merchantId", MCHID.into());

@@ -1,0 +1,145 @@
+//! The message catalogue: `msg` reaches end users (`wx.showToast`, dialogs), so it is Chinese by
+//! default (`messageLanguage=en` keeps the English texts). `error` is never translated: it is the
+//! stable machine code. A Chinese message says what to do and keeps the English detail (which
+//! names the field, the variable or WeChat's answer) in brackets.
+
+use super::envelope::ApiError;
+
+/// `messageLanguage`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Language {
+    /// Chinese (default).
+    #[default]
+    Zh,
+    /// English.
+    En,
+}
+
+/// Field rules and their Chinese, longest first where one is a prefix of another.
+const RULES: &[(&str, &str)] = &[
+    ("is required (the payee)", "为必填项（收款用户）"),
+    ("is required (fen)", "为必填项（单位：分）"),
+    (
+        "is required when ordering with the admin credential",
+        "在使用管理员凭证下单时为必填项",
+    ),
+    ("is required", "为必填项"),
+    (
+        "must be a positive integer (fen)",
+        "必须为正整数（单位：分）",
+    ),
+    ("must be a string", "必须为字符串"),
+    ("must be true or false", "必须为 true 或 false"),
+    ("must be an object or array", "必须为对象或数组"),
+    ("must be a JSON object", "必须为 JSON 对象"),
+    ("must be CNY", "必须为 CNY"),
+];
+
+fn field_zh(field: &str, rule: &str) -> String {
+    let gloss = match field {
+        "amount.total" => "（订单金额）",
+        "description" => "（商品描述）",
+        "out_trade_no" => "（商户订单号）",
+        "out_refund_no" => "（商户退款单号）",
+        "out_bill_no" => "（商户转账单号）",
+        "transfer_amount" => "（转账金额）",
+        "openid" | "payer.openid" => "（用户 openid）",
+        _ => "",
+    };
+    match RULES.iter().find(|(en, _)| rule == *en) {
+        Some((_, zh)) => format!("{field}{gloss}{zh}"),
+        None => format!("{field}{gloss}参数不符合要求（{field} {rule}）"),
+    }
+}
+
+/// The Chinese sentence of an error code, without detail; `None` = use the generic form.
+fn code_zh(code: &str, detail: &str) -> Option<String> {
+    let s = match code {
+        "UNAUTHENTICATED" => {
+            "缺少用户身份。可用的身份方式：通过 wx.cloud.callHTTPFunction / callContainer 调用（平台注入 x-wx-openid）；通过 HTTP 云 API 调用并携带 CloudBase 登录的 Authorization: Bearer 访问令牌；网页订单传入下单时返回的 order_token；或在服务端使用管理员凭证"
+        }
+        "INVALID_TOKEN" => "登录令牌（Authorization: Bearer）无效，请重新登录获取新的访问令牌",
+        "IDENTITY_CONFLICT" => "登录令牌与 x-wx-openid 请求头不是同一个用户，请只使用一种身份调用",
+        "INVALID_ADMIN_TOKEN" => "管理员凭证不正确，请检查 PAY_COMMON_ADMIN_TOKEN",
+        "ADMIN_REQUIRED" if detail.starts_with("refunding") => {
+            "退款需要服务端的管理员凭证（x-pay-common-admin-token，请从你的服务器调用），或配置 refundPolicy=owner-full 允许用户全额退款自己已支付的订单"
+        }
+        "ADMIN_REQUIRED" => {
+            "该操作需要服务端的管理员凭证（x-pay-common-admin-token），请从你的服务器调用，不要把凭证放进小程序"
+        }
+        "NOT_OWNER" => "该记录属于其他用户，只能查看或操作自己的订单和转账",
+        "NOT_FOUND" => "未找到该记录，请检查单号",
+        "INVALID_ORDER_TOKEN" => "order_token 与该订单不匹配，请使用下单时返回的 order_token",
+        "MISSING_CREDENTIALS" => {
+            "微信支付配置缺失或无效，暂时无法支付；请按 GET /healthz 列出的变量修正配置"
+        }
+        "INVALID_JSON" => "请求体必须是 JSON 对象",
+        "INVALID_BODY" => "请求体无法读取或过大",
+        "UNSUPPORTED_ACTION" => "不支持的接口名称",
+        "UPSTREAM_TIMEOUT" => "微信支付响应超时，可使用相同单号安全重试",
+        "UPSTREAM_UNREACHABLE" => "暂时无法连接微信支付，可使用相同单号安全重试",
+        "UPSTREAM_UNVERIFIED" => "微信支付的应答未通过签名验证，未做任何处理",
+        "UPSTREAM_BAD_RESPONSE" => "无法解析微信支付的应答",
+        "INTERNAL" => "服务内部错误，已记录日志，请稍后重试",
+        "BUSY" => "服务繁忙，请稍后重试",
+        "ORDERPAID" => "订单已支付",
+        "ORDER_CLOSED" => "订单已关闭，请使用新的商户订单号重新下单",
+        _ => return None,
+    };
+    Some(s.to_string())
+}
+
+/// Rewrites `msg` into `lang`.
+pub fn localize(mut e: ApiError, lang: Language) -> ApiError {
+    if lang == Language::En {
+        return e;
+    }
+    e.msg = match (e.field.as_deref(), code_zh(&e.error, &e.msg)) {
+        (Some((field, rule)), _) => field_zh(field, rule),
+        (None, Some(zh)) => format!("{zh}（{}）", e.msg),
+        (None, None) if e.data.is_null() => format!("请求被拒绝（{}）：{}", e.error, e.msg),
+        (None, None) => format!("微信支付拒绝了请求（{}）：{}", e.error, e.msg),
+    };
+    e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pay::types::FieldError;
+    use axum::http::StatusCode;
+
+    #[test]
+    fn field_errors_are_chinese_and_name_the_field() {
+        let e: ApiError =
+            FieldError::new("amount.total", "must be a positive integer (fen)").into();
+        let zh = localize(e.clone(), Language::Zh);
+        assert_eq!(zh.msg, "amount.total（订单金额）必须为正整数（单位：分）");
+        assert_eq!(zh.error, "INVALID_PARAMETER");
+        assert_eq!(
+            localize(e, Language::En).msg,
+            "amount.total must be a positive integer (fen)"
+        );
+        let odd: ApiError = FieldError::new("x", "must be odd").into();
+        assert!(localize(odd, Language::Zh).msg.contains("x must be odd"));
+    }
+
+    #[test]
+    fn refusals_say_what_to_do_and_keep_the_detail() {
+        let e = ApiError::new(
+            StatusCode::FORBIDDEN,
+            "ADMIN_REQUIRED",
+            "refunding needs the admin credential",
+        );
+        let zh = localize(e, Language::Zh).msg;
+        assert!(
+            zh.contains("refundPolicy=owner-full") && zh.contains("refunding needs"),
+            "{zh}"
+        );
+        let e = ApiError::new(StatusCode::CONFLICT, "SOMETHING_NEW", "detail");
+        assert_eq!(
+            localize(e, Language::Zh).msg,
+            "请求被拒绝（SOMETHING_NEW）：detail"
+        );
+    }
+}
