@@ -31,6 +31,7 @@ fn client_examples_run_verbatim_against_the_demo() {
     let mut child = Command::new("node")
         .args(["--test", "--test-timeout=120000"])
         .arg(format!("{root}/tests/clients/miniprogram.test.mjs"))
+        .arg(format!("{root}/tests/clients/weda.test.mjs"))
         .env("PAY_COMMON_BIN", env!("CARGO_BIN_EXE_pay-common"))
         .spawn()
         .expect("node starts");
