@@ -75,3 +75,33 @@ test('callHTTPFunction: app.js warns when ENV_ID is left unchanged', async () =>
   assert.equal(log.modals.length, 1);
   assert.equal(wx.cloud.inited, null);
 });
+
+test('console: lists the ledger behind the admin credential, events get delivered', async () => {
+  const { postJson, adminCall } = await import('./harness.mjs');
+  const anon = await postJson(demo.service + '/console/api/state', {});
+  assert.equal(anon.status, 403);
+  assert.equal(anon.data.error, 'ADMIN_REQUIRED');
+  const page = await fetch(demo.service + '/console/');
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /pay-common console/);
+  const { page: mp } = loadMiniProgram(demo, join(ROOT, 'examples/miniprogram'), { openid: 'oTestUser0000000000000000007' });
+  await mp.onOrder();
+  await pressUntil(mp, 'onView', (d) => d.ledgerState === 'PAID');
+  let state;
+  for (let i = 0; i < 100; i++) {
+    state = await adminCall(demo, '/console/api/state', {});
+    const paid = state.events.filter((e) => JSON.stringify(e).includes(mp.data.outTradeNo));
+    if (paid.length && paid.every((e) => e.delivered_at)) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const row = state.orders.find((o) => o.out_trade_no === mp.data.outTradeNo);
+  assert.equal(row.state, 'PAID');
+  assert.equal(row.owner, 'oTestUser0000000000000000007');
+  const mine = state.events.filter((e) => JSON.stringify(e).includes(mp.data.outTradeNo));
+  assert.ok(mine.length > 0, 'the order wrote events');
+  assert.ok(mine.every((e) => e.delivered_at), 'the demo webhook took every event: ' + JSON.stringify(mine));
+  const bad = await postJson(demo.service + '/console/api/sim/faults/x/arm', {}, { 'x-pay-common-admin-token': demo.admin });
+  assert.equal(bad.status, 400);
+  const pressed = await postJson(demo.service + '/console/api/sim/orders/NOSUCHORDER1/pay', {}, { 'x-pay-common-admin-token': demo.admin });
+  assert.equal(pressed.status, 404);
+});
