@@ -26,12 +26,20 @@ fn client_examples_run_verbatim_against_the_demo() {
         println!("SKIPPED: client example tests (node not found)");
         return;
     }
+    if !have("chromium", "--version") {
+        assert!(
+            !ci(),
+            "chromium is required under CI=true (apt-get install chromium)"
+        );
+        println!("SKIPPED: console browser test (chromium not found)");
+    }
     let root = env!("CARGO_MANIFEST_DIR");
     let started = Instant::now();
     let mut child = Command::new("node")
         .args(["--test", "--test-timeout=120000"])
         .arg(format!("{root}/tests/clients/miniprogram.test.mjs"))
         .arg(format!("{root}/tests/clients/weda.test.mjs"))
+        .arg(format!("{root}/tests/clients/console.test.mjs"))
         .env("PAY_COMMON_BIN", env!("CARGO_BIN_EXE_pay-common"))
         .spawn()
         .expect("node starts");

@@ -78,12 +78,14 @@ function sim(kind, no, action, body) {
   return admin('/console/api/sim/' + kind + '/' + encodeURIComponent(no) + '/' + action, body);
 }
 
+const KEYS = { orders: 'out_trade_no', refunds: 'out_refund_no', transfers: 'out_bill_no', payouts: 'allowance_id', events: 'id' };
+
 function fill(id, rows, render) {
   const tbody = document.querySelector('#' + id + ' tbody');
   tbody.replaceChildren();
   for (const row of rows) {
     const tr = document.createElement('tr');
-    tr.dataset.key = Object.values(row)[0];
+    tr.dataset.key = row[KEYS[id]];
     render(tr, row);
     tbody.appendChild(tr);
   }
