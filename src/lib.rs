@@ -10,8 +10,11 @@ pub mod http;
 pub mod pay;
 pub mod periodic;
 pub mod report;
-pub mod simulator;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
-pub mod wechatpay;
+
+/// The WeChat Pay v3 client (member crate `crates/wechatpay`).
+pub use wechatpay;
+/// The local WeChat Pay simulator (member crate `crates/simulator`).
+pub use wechatpay_simulator as simulator;

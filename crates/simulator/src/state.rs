@@ -14,8 +14,8 @@ use super::orders::Order;
 use super::refunds::RefundRecord;
 use super::transfers::Transfer;
 use super::{CallbackMode, SimulatorConfig, certificate};
-use crate::wechatpay::crypto::Clock;
-use crate::wechatpay::keys::{MerchantKey, PublicKey};
+use wechatpay::crypto::Clock;
+use wechatpay::keys::{MerchantKey, PublicKey};
 
 /// The mutable part.
 #[derive(Debug, Default)]

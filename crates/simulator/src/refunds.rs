@@ -14,7 +14,7 @@ use super::api::{self, Reply, SimError, ok, opt_str, req_fen, req_str};
 use super::server::respond;
 use super::state::{Shared, Sim, later};
 use super::{RefundView, callbacks, ids};
-use crate::wechatpay::model::RefundAmount;
+use wechatpay::model::RefundAmount;
 
 /// One simulated refund.
 #[derive(Debug, Clone)]

@@ -2,7 +2,7 @@
 //! merchant API (`api.mch.weixin.qq.com`) and the Integration Center callback forwarder: it
 //! verifies every signed request like WeChat, signs every 2xx answer, keeps real order, refund
 //! and transfer state machines, delivers callbacks on WeChat's retry schedule and injects
-//! faults on demand. It shares the protocol code in [`crate::wechatpay`] and nothing of the
+//! faults on demand. It shares the protocol code in [`wechatpay`] and nothing of the
 //! service. See `docs/simulator.md` for the routes and the control API.
 
 mod api;
@@ -29,9 +29,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::wechatpay::crypto::{Clock, SystemClock, random_alphanumeric};
-use crate::wechatpay::keys::{MerchantKey, PublicKey};
-use crate::wechatpay::model::{RefundAmount, Transaction, TransferBill};
+use wechatpay::crypto::{Clock, SystemClock, random_alphanumeric};
+use wechatpay::keys::{MerchantKey, PublicKey};
+use wechatpay::model::{RefundAmount, Transaction, TransferBill};
 
 /// How callbacks reach the service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

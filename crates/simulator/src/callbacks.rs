@@ -15,7 +15,7 @@ use super::faults::{self, Fault};
 use super::ids;
 use super::log::{Delivery, DeliveryKind};
 use super::state::Shared;
-use crate::wechatpay::crypto::{
+use wechatpay::crypto::{
     self, AUTH_SCHEME, HEADER_NONCE, HEADER_SERIAL, HEADER_SIGNATURE, HEADER_SIGNATURE_TYPE,
     HEADER_TIMESTAMP, SIGNTEST_PREFIX, random_alphanumeric,
 };

@@ -17,8 +17,8 @@ use super::state::{Shared, Sim, later};
 use super::verify::Authed;
 use super::verify::check_appid;
 use super::{callbacks, ids};
-use crate::wechatpay::crypto::{HEADER_SERIAL, random_alphanumeric};
-use crate::wechatpay::model::TransferBill;
+use wechatpay::crypto::{HEADER_SERIAL, random_alphanumeric};
+use wechatpay::model::TransferBill;
 
 /// Transfers from this amount (fen) up need the payee's real name.
 pub const USER_NAME_THRESHOLD: i64 = 200_000;

@@ -8,8 +8,8 @@ use super::api::{self, Reply, SimError, ok, opt_str, req_fen, req_str};
 use super::state::{Shared, Sim, later};
 use super::verify::{check_appid, check_mchid};
 use super::{callbacks, ids};
-use crate::wechatpay::crypto::random_alphanumeric;
-use crate::wechatpay::model::Transaction;
+use wechatpay::crypto::random_alphanumeric;
+use wechatpay::model::Transaction;
 
 /// One simulated order.
 #[derive(Debug, Clone)]

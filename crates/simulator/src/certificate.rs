@@ -1,16 +1,16 @@
 //! Mints the simulator's self-signed platform certificate with the DER writer in
-//! [`crate::wechatpay::der`]: X.509 v3, sha256WithRSA, a random 20-byte serial printed as
+//! [`wechatpay::der`]: X.509 v3, sha256WithRSA, a random 20-byte serial printed as
 //! uppercase hex (the `serial_no` that `/v3/certificates` and `Wechatpay-Serial` carry).
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 
 use super::ids;
-use crate::wechatpay::der::{
+use wechatpay::der::{
     self, OID_COMMON_NAME, OID_SHA256_WITH_RSA, TAG_BIT_STRING, TAG_CONTEXT_0, TAG_OID, TAG_SET,
     TAG_UTC_TIME, TAG_UTF8_STRING, positive_integer, sequence, tlv,
 };
-use crate::wechatpay::keys::{MerchantKey, pem_encode};
+use wechatpay::keys::{MerchantKey, pem_encode};
 
 fn name(common_name: &str) -> Vec<u8> {
     let attr = sequence(&[
@@ -66,15 +66,14 @@ fn hex_bytes(s: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wechatpay::keys::PublicKey;
+    use wechatpay::keys::PublicKey;
 
     #[test]
     fn minted_certificate_parses_with_its_serial_and_key() {
         let key = MerchantKey::generate();
         let (pem, serial) = self_signed(&key, "1900000001", 1_700_000_000, 1_800_000_000);
         let parsed =
-            der::parse_certificate(&crate::wechatpay::keys::parse_pem(&pem, "c").unwrap().der)
-                .unwrap();
+            der::parse_certificate(&wechatpay::keys::parse_pem(&pem, "c").unwrap().der).unwrap();
         assert_eq!(parsed.serial_hex, serial);
         assert_eq!(serial.len(), 40);
         let from_cert = PublicKey::from_pem(&pem).unwrap();

@@ -17,7 +17,7 @@ use super::faults::{self, Fault};
 use super::log::RequestRecord;
 use super::state::Shared;
 use super::{control, ids, order_routes, refunds, transfers, verify};
-use crate::wechatpay::crypto::{
+use wechatpay::crypto::{
     self, HEADER_NONCE, HEADER_REQUEST_ID, HEADER_SERIAL, HEADER_SIGNATURE, HEADER_TIMESTAMP,
     SIGNTEST_PREFIX, random_alphanumeric,
 };

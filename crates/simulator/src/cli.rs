@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::{CallbackMode, Simulator, SimulatorConfig, generate_api_v3_key, ids};
-use crate::wechatpay::keys::{MerchantKey, PublicKey};
+use wechatpay::keys::{MerchantKey, PublicKey};
 
 const USAGE: &str = "usage: pay-common simulate [--port 3100] [--mchid ID] [--merchant-serial HEX]
   [--merchant-public-key-file PEM | --merchant-private-key-file PEM] [--api-v3-key KEY]

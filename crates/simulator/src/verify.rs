@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::api::{SimError, req_str};
 use super::state::Sim;
-use crate::wechatpay::crypto::{self, HEADER_SERIAL, VerifyError};
+use wechatpay::crypto::{self, HEADER_SERIAL, VerifyError};
 
 /// What a verified request tells the handlers.
 #[derive(Debug, Clone, Default)]
