@@ -42,26 +42,6 @@ impl Default for DemoOptions {
     }
 }
 
-/// Parses `--port N`, `--sim-port N`, `--database PATH`.
-pub fn parse_args(args: &[String]) -> Result<DemoOptions, String> {
-    let mut o = DemoOptions::default();
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        match flag.as_str() {
-            "--port" => o.port = value.parse().map_err(|_| "--port must be a port number")?,
-            "--sim-port" => {
-                o.sim_port = value
-                    .parse()
-                    .map_err(|_| "--sim-port must be a port number")?
-            }
-            "--database" => o.database = value.clone(),
-            other => return Err(format!("unknown demo option {other}")),
-        }
-    }
-    Ok(o)
-}
-
 /// Runs the demo until `shutdown` completes.
 pub async fn run(
     opts: DemoOptions,
@@ -222,8 +202,3 @@ pub fn console_url(service: &str, admin: &str) -> String {
     format!("{service}/console/#token={admin}")
 }
 
-/// Shared entry for `main`: parses the arguments, runs until Ctrl-C.
-pub async fn main(args: Vec<String>) -> Result<(), String> {
-    let opts = parse_args(&args)?;
-    run(opts, crate::startup::shutdown_signal()).await
-}

@@ -1,46 +1,150 @@
-//! The `pay-common` binary: parse the subcommand, load the configuration, run.
+//! The `pay-common` binary: parse the subcommand (clap), load the configuration, run.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::{Args, Parser, Subcommand};
 use pay_common::config::Config;
+use pay_common::demo::DemoOptions;
 use pay_common::startup::{Application, Parts, open_ledger, shutdown_signal};
 
-const USAGE: &str = "usage: pay-common [serve | demo | simulate | check-config | help]
+/// WeChat Pay v3 backend for CloudBase HTTP cloud functions, with a local simulator.
+#[derive(Debug, Parser)]
+#[command(name = "pay-common", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
 
-  serve          run the HTTP service (default); PORT (3000), HOST (0.0.0.0)
-  demo           the whole payment loop locally, simulated money: service on 3000,
-                 WeChat Pay simulator on 3100, fresh keys, SQLite in ./data/demo.db
-                 (--port N, --sim-port N, --database PATH)
-  simulate       run only the WeChat Pay v3 simulator (see `pay-common simulate --help`)
-  check-config   validate the environment (and ./.env) and report; exit 1 when not ready
-";
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP service (the default); configured by the environment and ./.env
+    /// (listens on HOST:PORT, default 0.0.0.0:3000).
+    Serve,
+    /// Run the whole payment loop locally with simulated money: the service, the WeChat
+    /// Pay simulator, fresh keys and a SQLite ledger recreated at start.
+    Demo(DemoArgs),
+    /// Run only the WeChat Pay v3 simulator on 127.0.0.1 and print what the service must
+    /// be configured with; serves until Ctrl-C.
+    Simulate(Box<SimulateArgs>),
+    /// Validate the environment (and ./.env) and report; exits 1 when not ready.
+    CheckConfig,
+}
+
+#[derive(Debug, Args)]
+struct DemoArgs {
+    /// Port of the service.
+    #[arg(long, value_name = "PORT", default_value_t = 3000)]
+    port: u16,
+    /// Port of the WeChat Pay simulator.
+    #[arg(long, value_name = "PORT", default_value_t = 3100)]
+    sim_port: u16,
+    /// SQLite file for the ledger, recreated at start.
+    #[arg(long, value_name = "PATH", default_value = "./data/demo.db")]
+    database: String,
+}
+
+#[derive(Debug, Args)]
+struct SimulateArgs {
+    /// Port on 127.0.0.1.
+    #[arg(long, value_name = "PORT", default_value_t = 3100)]
+    port: u16,
+    /// Merchant id the simulator accepts (default 1900000001).
+    #[arg(long, value_name = "ID", env = "merchantId")]
+    mchid: Option<String>,
+    /// Serial number of the merchant's API certificate (default: random).
+    #[arg(long, value_name = "HEX", env = "merchantSerialNumber")]
+    merchant_serial: Option<String>,
+    /// PEM file with the merchant's public key, to verify request signatures.
+    #[arg(long, value_name = "PEM", conflicts_with = "merchant_private_key_file")]
+    merchant_public_key_file: Option<PathBuf>,
+    /// PEM file with the merchant's private key (its public half is trusted); falls back to
+    /// the PEM text in `privateKey`; without either, a merchant key is generated and printed.
+    #[arg(long, value_name = "PEM")]
+    merchant_private_key_file: Option<PathBuf>,
+    /// APIv3 key, 32 characters (default: generated and printed).
+    #[arg(long, value_name = "KEY", env = "apiV3Key", hide_env_values = true)]
+    api_v3_key: Option<String>,
+    /// AppID bound to the merchant; repeat for several (falls back to `appId`).
+    #[arg(long, value_name = "APPID")]
+    appid: Vec<String>,
+    /// SDK (direct) or gateway (Integration Center) callbacks [default: gateway].
+    #[arg(long, value_name = "MODE", env = "signMode", value_parser = ["sdk", "gateway"])]
+    callback_mode: Option<String>,
+    /// Base URL that stands in for the notify_url host (the notify_url path is kept).
+    #[arg(long, value_name = "URL")]
+    callback_target: Option<String>,
+    /// Multiplier on WeChat's callback retry schedule (1.0 = real time).
+    #[arg(long, value_name = "F")]
+    time_scale: Option<f64>,
+    /// Pay every new order automatically after this many milliseconds.
+    #[arg(long, value_name = "N")]
+    auto_pay_ms: Option<u64>,
+    /// Complete every new refund with SUCCESS after this many milliseconds.
+    #[arg(long, value_name = "N")]
+    auto_refund_ms: Option<u64>,
+    /// Have the payee confirm every new transfer after this many milliseconds.
+    #[arg(long, value_name = "N")]
+    auto_confirm_ms: Option<u64>,
+}
+
+impl SimulateArgs {
+    /// The simulator's own flag form (`--flag=value`), already resolved against the
+    /// environment by clap.
+    fn into_flags(self) -> Vec<String> {
+        let mut out = vec![format!("--port={}", self.port)];
+        let mut push = |name: &str, value: Option<String>| {
+            // An empty environment variable counts as unset, as the service reads it.
+            if let Some(v) = value.filter(|v| !v.trim().is_empty()) {
+                out.push(format!("--{name}={v}"));
+            }
+        };
+        let path = |p: Option<PathBuf>| p.map(|p| p.display().to_string());
+        push("mchid", self.mchid);
+        push("merchant-serial", self.merchant_serial);
+        push(
+            "merchant-public-key-file",
+            path(self.merchant_public_key_file),
+        );
+        push(
+            "merchant-private-key-file",
+            path(self.merchant_private_key_file),
+        );
+        push("api-v3-key", self.api_v3_key);
+        push("callback-mode", self.callback_mode);
+        push("callback-target", self.callback_target);
+        push("time-scale", self.time_scale.map(|f| f.to_string()));
+        push("auto-pay-ms", self.auto_pay_ms.map(|n| n.to_string()));
+        push("auto-refund-ms", self.auto_refund_ms.map(|n| n.to_string()));
+        push(
+            "auto-confirm-ms",
+            self.auto_confirm_ms.map(|n| n.to_string()),
+        );
+        for a in self.appid {
+            push("appid", Some(a));
+        }
+        out
+    }
+}
 
 fn main() -> ExitCode {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let command = if args.is_empty() {
-        "serve".to_string()
-    } else {
-        args.remove(0)
-    };
-    match command.as_str() {
-        "check-config" => check_config(),
-        "serve" => runtime().block_on(serve()),
-        "demo" => finish(runtime().block_on(async {
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::CheckConfig => check_config(),
+        Command::Serve => runtime().block_on(serve()),
+        Command::Demo(a) => finish(runtime().block_on(async {
             pay_common::telemetry::init_quiet();
-            pay_common::demo::main(args).await
+            let opts = DemoOptions {
+                port: a.port,
+                sim_port: a.sim_port,
+                database: a.database,
+            };
+            pay_common::demo::run(opts, shutdown_signal()).await
         })),
-        "simulate" => finish(runtime().block_on(async {
+        Command::Simulate(a) => finish(runtime().block_on(async {
             pay_common::telemetry::init();
-            pay_common::simulator::cli::run_cli(args).await
+            pay_common::simulator::cli::run_cli((*a).into_flags()).await
         })),
-        "help" | "-h" | "--help" => {
-            print!("{USAGE}");
-            ExitCode::SUCCESS
-        }
-        other => {
-            eprintln!("unknown command {other:?}\n\n{USAGE}");
-            ExitCode::from(2)
-        }
     }
 }
 

@@ -204,3 +204,113 @@ fn check_config_passes_a_complete_configuration() {
     assert!(report.contains("ready to take payments"), "{report}");
     assert!(!report.contains("MIIEvg"), "key material is never printed");
 }
+
+/// Runs the binary with `args` and no environment; (exit code, stdout, stderr).
+fn pay_common(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_pay-common"))
+        .args(args)
+        .env_clear()
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn help_lists_every_subcommand() {
+    let (code, out, _) = pay_common(&["--help"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("Usage: pay-common [COMMAND]"), "{out}");
+    for command in ["serve", "demo", "simulate", "check-config"] {
+        assert!(
+            out.contains(&format!("  {command} ")),
+            "{command} missing:\n{out}"
+        );
+    }
+}
+
+#[test]
+fn demo_help_documents_its_flags_and_defaults() {
+    let (code, out, _) = pay_common(&["demo", "--help"]);
+    assert_eq!(code, Some(0));
+    for text in [
+        "Usage: pay-common demo [OPTIONS]",
+        "--port <PORT>",
+        "[default: 3000]",
+        "--sim-port <PORT>",
+        "[default: 3100]",
+        "--database <PATH>",
+        "[default: ./data/demo.db]",
+    ] {
+        assert!(out.contains(text), "{text} missing:\n{out}");
+    }
+}
+
+#[test]
+fn simulate_help_documents_flags_and_their_environment_fallbacks() {
+    let (code, out, _) = pay_common(&["simulate", "--help"]);
+    assert_eq!(code, Some(0));
+    for text in [
+        "Usage: pay-common simulate [OPTIONS]",
+        "--mchid <ID>",
+        "[env: merchantId=]",
+        "--merchant-serial <HEX>",
+        "[env: merchantSerialNumber=]",
+        "--merchant-public-key-file <PEM>",
+        "--merchant-private-key-file <PEM>",
+        "--appid <APPID>",
+        "--callback-mode <MODE>",
+        "[possible values: sdk, gateway]",
+        "--auto-confirm-ms <N>",
+    ] {
+        assert!(out.contains(text), "{text} missing:\n{out}");
+    }
+}
+
+#[test]
+fn simulate_help_never_prints_the_api_v3_key_from_the_environment() {
+    let out = Command::new(env!("CARGO_BIN_EXE_pay-common"))
+        .args(["simulate", "--help"])
+        .env_clear()
+        .env("apiV3Key", "SECRET-apiv3-key-0123456789abcde")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("[env: apiV3Key]"), "{text}");
+    assert!(!text.contains("SECRET-apiv3-key"), "{text}");
+}
+
+#[test]
+fn a_wrong_flag_fails_and_names_the_flag() {
+    let (code, out, err) = pay_common(&["demo", "--bogus-flag", "1"]);
+    assert_eq!(code, Some(2));
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("'--bogus-flag'"), "{err}");
+
+    let (code, _, err) = pay_common(&["demo", "--port", "not-a-port"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("'--port <PORT>'"), "{err}");
+
+    let (code, _, err) = pay_common(&["simulate", "--callback-mode", "fast"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("--callback-mode"), "{err}");
+
+    let (code, _, err) = pay_common(&["frobnicate"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("'frobnicate'"), "{err}");
+}
+
+#[test]
+fn the_readme_shows_the_help_text_verbatim() {
+    let (_, out, _) = pay_common(&["--help"]);
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("```text\n{out}```")),
+        "README.md's `pay-common --help` block differs from the binary's:\n{out}"
+    );
+}

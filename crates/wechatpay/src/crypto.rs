@@ -256,12 +256,27 @@ pub fn random_alphanumeric(n: usize) -> String {
     out
 }
 
-/// Constant-time equality for secrets (the length is not treated as secret).
+/// Constant-time equality for secrets (the length is not treated as secret): AWS-LC's
+/// `CRYPTO_memcmp` through aws-lc-rs, not a comparison of our own.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    aws_lc_rs::constant_time::verify_slices_are_equal(a, b).is_ok()
 }
 
 /// Standard Base64 (used by signatures and ciphertexts).
 pub fn base64_encode(bytes: &[u8]) -> String {
     B64.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constant_time_eq;
+
+    #[test]
+    fn constant_time_eq_compares_content_and_length() {
+        assert!(constant_time_eq(b"admin-token", b"admin-token"));
+        assert!(constant_time_eq(b"", b""));
+        assert!(!constant_time_eq(b"admin-token", b"admin-tokeN"));
+        assert!(!constant_time_eq(b"admin-token", b"admin-toke"));
+        assert!(!constant_time_eq(b"", b"x"));
+    }
 }
