@@ -201,4 +201,3 @@ fn instructions(service: &str, sim: &str, admin: &str) -> String {
 pub fn console_url(service: &str, admin: &str) -> String {
     format!("{service}/console/#token={admin}")
 }
-
