@@ -30,7 +30,11 @@ fn client_examples_run_verbatim_against_the_demo() {
     }
     for (tool, package, what) in [
         ("chromium", "chromium", "console and web page browser tests"),
-        ("chromedriver", "chromium-driver", "console and web page browser tests"),
+        (
+            "chromedriver",
+            "chromium-driver",
+            "console and web page browser tests",
+        ),
         ("zbarimg", "zbar-tools", "QR code decoding"),
     ] {
         if !have(tool, "--version") {
