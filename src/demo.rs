@@ -194,6 +194,9 @@ fn instructions(service: &str, sim: &str, admin: &str) -> String {
         "Console (orders, refunds, transfers, events, phone buttons), open in a browser:\n  {}\n\n",
         console_url(service, admin)
     ));
+    out.push_str(&format!(
+        "Web page (H5 and Native pay, the code_url as a QR code), open in a browser:\n  {service}/console/web/\n\n"
+    ));
     out
 }
 
