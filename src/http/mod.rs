@@ -330,7 +330,7 @@ async fn fallback(
 }
 
 /// axum answers a known path with the wrong method 405 and an empty body; give it our
-/// envelope, keeping the `Allow` header axum set.
+/// envelope. (axum adds the `Allow` header after this layer, so it is kept either way.)
 async fn method_not_allowed(
     State(lang): State<messages::Language>,
     response: Response,
@@ -338,15 +338,11 @@ async fn method_not_allowed(
     if response.status() != StatusCode::METHOD_NOT_ALLOWED {
         return response;
     }
-    let allow = response.headers().get(header::ALLOW).cloned();
-    let msg = match allow.as_ref().and_then(|v| v.to_str().ok()) {
-        Some(methods) => format!("this path answers only {methods}"),
-        None => "this method is not supported on this path".to_string(),
-    };
+    let msg = "this path does not answer this method; the Allow header lists the ones it does";
     let refusal = ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", msg);
     let mut answer = messages::localize(refusal, lang).into_response();
-    if let Some(allow) = allow {
-        answer.headers_mut().insert(header::ALLOW, allow);
+    if let Some(allow) = response.headers().get(header::ALLOW) {
+        answer.headers_mut().insert(header::ALLOW, allow.clone());
     }
     answer
 }

@@ -129,7 +129,13 @@ impl Payments {
                     let id = fwd.notification_id().map(str::to_string);
                     self.apply(kind, id, &event_type, content).await
                 }
-                Ok(None) => self.apply_confirmed(kind, &event_type, fwd.parsed_content.as_ref()).await,
+                Ok(None) => {
+                    // One confirmation in flight per object and a per-instance budget.
+                    let claimed = fwd.parsed_content.as_ref();
+                    let key = super::forward_budget::key(kind, claimed);
+                    let confirm = self.apply_confirmed(kind, &event_type, claimed);
+                    self.forward_budget.confirm(key, confirm).await
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "rejected a gateway callback whose resource does not decrypt");
                     Err(e.into())
@@ -162,34 +168,29 @@ impl Payments {
         let unavailable =
             |e: String| CallbackError::new(502, format!("could not confirm with WeChat Pay: {e}"));
         let bad = |e: super::types::FieldError| CallbackError::new(400, e.to_string());
-        // One query in flight per object and a per-instance budget: see `forward_budget`.
-        let key = super::forward_budget::key(kind, claimed);
-        let query = async {
-            Ok(match kind {
-                NotifyKind::Payment => {
-                    let no = OutTradeNo::parse(field("out_trade_no")).map_err(bad)?;
-                    WechatQueries::query_order(self, &no)
-                        .await
-                        .map_err(unavailable)?
-                        .map(|t| serde_json::to_value(t).unwrap_or_default())
-                }
-                NotifyKind::Refund => {
-                    let no = OutRefundNo::parse(field("out_refund_no")).map_err(bad)?;
-                    self.query_refund(&no)
-                        .await
-                        .map_err(unavailable)?
-                        .map(|r| serde_json::to_value(r).unwrap_or_default())
-                }
-                NotifyKind::Transfer => {
-                    let no = OutBillNo::parse(field("out_bill_no")).map_err(bad)?;
-                    self.query_transfer(&no)
-                        .await
-                        .map_err(unavailable)?
-                        .map(|b| serde_json::to_value(b).unwrap_or_default())
-                }
-            })
+        let confirmed = match kind {
+            NotifyKind::Payment => {
+                let no = OutTradeNo::parse(field("out_trade_no")).map_err(bad)?;
+                WechatQueries::query_order(self, &no)
+                    .await
+                    .map_err(unavailable)?
+                    .map(|t| serde_json::to_value(t).unwrap_or_default())
+            }
+            NotifyKind::Refund => {
+                let no = OutRefundNo::parse(field("out_refund_no")).map_err(bad)?;
+                self.query_refund(&no)
+                    .await
+                    .map_err(unavailable)?
+                    .map(|r| serde_json::to_value(r).unwrap_or_default())
+            }
+            NotifyKind::Transfer => {
+                let no = OutBillNo::parse(field("out_bill_no")).map_err(bad)?;
+                self.query_transfer(&no)
+                    .await
+                    .map_err(unavailable)?
+                    .map(|b| serde_json::to_value(b).unwrap_or_default())
+            }
         };
-        let confirmed = self.forward_budget.confirm(key, query).await?;
         let confirmed = confirmed.ok_or_else(|| {
             CallbackError::new(
                 400,

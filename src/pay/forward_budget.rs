@@ -19,24 +19,25 @@ use serde_json::Value;
 use tokio::sync::OnceCell;
 
 use super::callbacks::CallbackError;
+use super::service::NoticeOutcome;
 use crate::wechatpay::model::NotifyKind;
 
-/// What a confirmation query found: the object as WeChat knows it, or `None` if unknown.
-pub type Confirmed = Result<Option<Value>, CallbackError>;
+/// What confirming a forward came to (the query and applying its answer).
+pub type Confirmed = Result<NoticeOutcome, CallbackError>;
 
 /// The object a forward names: the field of the merchant's number for it (`out_trade_no`,
 /// `out_refund_no`, `out_bill_no`) and the number.
 pub type ForwardKey = (&'static str, String);
 
 /// The key of a forward's claimed content (`out_trade_no`, `out_refund_no` or `out_bill_no`).
-pub fn key(kind: NotifyKind, claimed: &Value) -> ForwardKey {
+pub fn key(kind: NotifyKind, claimed: Option<&Value>) -> ForwardKey {
     let field = match kind {
         NotifyKind::Payment => "out_trade_no",
         NotifyKind::Refund => "out_refund_no",
         NotifyKind::Transfer => "out_bill_no",
     };
     let no = claimed
-        .get(field)
+        .and_then(|c| c.get(field))
         .and_then(Value::as_str)
         .unwrap_or_default();
     (field, no.to_string())
@@ -84,8 +85,8 @@ impl ForwardBudget {
         }
     }
 
-    /// Runs `query` for `key`, unless a query for the same object is already running (then its
-    /// answer is shared) or the budget is spent (then FAIL 503, so WeChat retries later).
+    /// Runs `query` (confirm with WeChat, then apply) for `key`, unless one for the same object
+    /// is already running (then its outcome is shared) or the budget is spent (then FAIL 503, so WeChat retries later).
     pub async fn confirm<F>(&self, key: ForwardKey, query: F) -> Confirmed
     where
         F: Future<Output = Confirmed>,
@@ -93,7 +94,7 @@ impl ForwardBudget {
         let (cell, leader) = {
             let mut map = self.in_flight.lock().expect("in-flight lock");
             match map.get(&key) {
-                Some(cell) => (cell.clone(), false),
+                Some(cell) => (cell.clone(), None),
                 None => {
                     if !self.spend() {
                         tracing::warn!(
@@ -107,23 +108,43 @@ impl ForwardBudget {
                     }
                     let cell = Arc::new(OnceCell::new());
                     map.insert(key.clone(), cell.clone());
-                    (cell, true)
+                    let leader = Leader {
+                        map: &self.in_flight,
+                        key,
+                        cell: cell.clone(),
+                    };
+                    (cell, Some(leader))
                 }
             }
         };
-        if !leader {
-            tracing::debug!(
-                kind = key.0,
-                "gateway forward shares a confirmation query in flight"
-            );
+        if leader.is_none() {
+            tracing::debug!("gateway forward shares a confirmation in flight");
         }
-        // The leader's `query` initialises the cell; followers wait for it (their own
-        // `query` is never polled). Should the leader be cancelled, a follower runs its own.
+        // The leader's `query` initialises the cell; followers wait for it (their own `query`
+        // is never polled). Should the leader be cancelled, a follower runs its own.
         let result = cell.get_or_init(|| query).await.clone();
-        if leader {
-            self.in_flight.lock().expect("in-flight lock").remove(&key);
-        }
+        drop(leader);
         result
+    }
+}
+
+/// The first forward for an object: when it finishes (or is cancelled, e.g. by the callback
+/// time budget) the object leaves the in-flight map, so a later forward queries afresh.
+struct Leader<'a> {
+    map: &'a Mutex<HashMap<ForwardKey, Arc<OnceCell<Confirmed>>>>,
+    key: ForwardKey,
+    cell: Arc<OnceCell<Confirmed>>,
+}
+
+impl Drop for Leader<'_> {
+    fn drop(&mut self) {
+        let mut map = self.map.lock().expect("in-flight lock");
+        if map
+            .get(&self.key)
+            .is_some_and(|c| Arc::ptr_eq(c, &self.cell))
+        {
+            map.remove(&self.key);
+        }
     }
 }
 
@@ -138,7 +159,7 @@ mod tests {
         let (entered, queries) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
         let key = key(
             NotifyKind::Payment,
-            &serde_json::json!({ "out_trade_no": "ORDER_1" }),
+            Some(&serde_json::json!({ "out_trade_no": "ORDER_1" })),
         );
         let mut tasks = Vec::new();
         for _ in 0..20 {
@@ -157,13 +178,13 @@ mod tests {
                     while entered.load(Ordering::SeqCst) < 20 {
                         tokio::task::yield_now().await;
                     }
-                    Ok(Some(serde_json::json!({ "trade_state": "SUCCESS" })))
+                    Ok(NoticeOutcome::Applied)
                 };
                 budget.confirm(key, query).await
             }));
         }
         for t in tasks {
-            assert!(t.await.unwrap().unwrap().is_some());
+            assert_eq!(t.await.unwrap(), Ok(NoticeOutcome::Applied));
         }
         assert_eq!(queries.load(Ordering::SeqCst), 1);
         assert!(budget.in_flight.lock().unwrap().is_empty());
@@ -174,7 +195,12 @@ mod tests {
         let budget = ForwardBudget::new(2);
         for n in 0..2 {
             let key = ("out_refund_no", format!("R{n}"));
-            assert!(budget.confirm(key, async { Ok(None) }).await.is_ok());
+            assert!(
+                budget
+                    .confirm(key, async { Ok(NoticeOutcome::Unknown) })
+                    .await
+                    .is_ok()
+            );
         }
         let key = ("out_refund_no", "R3".to_string());
         let refused = budget
@@ -184,6 +210,10 @@ mod tests {
         assert_eq!(refused.status, 503);
         let none = ForwardBudget::new(0);
         let key = ("out_bill_no", "B1".to_string());
-        assert!(none.confirm(key, async { Ok(None) }).await.is_err());
+        assert!(
+            none.confirm(key, async { Ok(NoticeOutcome::Unknown) })
+                .await
+                .is_err()
+        );
     }
 }

@@ -2,10 +2,13 @@
 
 mod callbacks;
 mod config_values;
+mod databases;
 mod errors;
 mod identity;
 mod ledger_loop;
 mod messages;
 mod money;
 mod orders;
+mod refusals;
+mod store_faults;
 mod support;
