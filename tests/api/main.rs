@@ -11,6 +11,7 @@ mod lockout;
 mod messages;
 mod money;
 mod orders;
+mod parsers;
 mod refusals;
 mod store_faults;
 mod support;
