@@ -89,9 +89,11 @@ impl Drop for PgDatabase {
 }
 
 /// A local port that refuses connections (nothing listens on it) until
-/// [`ClosedPort::open_to_postgres`] starts forwarding it to the PostgreSQL server.
+/// [`ClosedPort::open_to_postgres`] starts relaying it to the PostgreSQL server;
+/// [`ClosedPort::close`] cuts every relayed connection and refuses again.
 pub struct ClosedPort {
     pub port: u16,
+    stop: tokio::sync::watch::Sender<bool>,
 }
 
 impl ClosedPort {
@@ -100,26 +102,46 @@ impl ClosedPort {
         let probe = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = probe.local_addr().unwrap().port();
         drop(probe);
-        Self { port }
+        Self {
+            port,
+            stop: tokio::sync::watch::channel(false).0,
+        }
     }
 
-    /// From now on, every connection to the port is relayed to 127.0.0.1:5432.
+    /// From now on, every connection to the port is relayed to the PostgreSQL server.
     pub async fn open_to_postgres(&self) {
+        self.stop.send_replace(false);
         let listener = TcpListener::bind(("127.0.0.1", self.port)).await.unwrap();
         let upstream = server()
             .rsplit('@')
             .next()
             .unwrap_or("127.0.0.1:5432")
             .to_string();
+        let mut stop = self.stop.subscribe();
         tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
-                let upstream = upstream.clone();
+            loop {
+                let (mut client, _) = tokio::select! {
+                    _ = stop.wait_for(|s| *s) => return,
+                    accepted = listener.accept() => match accepted {
+                        Ok(a) => a,
+                        Err(_) => return,
+                    },
+                };
+                let (upstream, mut stop) = (upstream.clone(), stop.clone());
                 tokio::spawn(async move {
                     if let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                        tokio::select! {
+                            _ = stop.wait_for(|s| *s) => {}
+                            _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        }
                     }
                 });
             }
         });
+    }
+
+    /// Cuts every relayed connection and stops listening: the database is "down" again.
+    pub fn close(&self) {
+        self.stop.send_replace(true);
     }
 }

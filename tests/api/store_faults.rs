@@ -111,6 +111,18 @@ async fn a_closed_database_port_never_holds_up_the_start_and_serves_once_it_open
     assert!(h["storeProblem"].is_null(), "{h}");
     app.sim.pay("ORDER_STORE_BACK1").unwrap();
     app.wait_state("ORDER_STORE_BACK1", "PAID").await;
+    // Lost while serving: a clear 503, never a 500, and back again without a restart.
+    port.close();
+    let r = app.order(ALICE, "ORDER_STORE_LOST1", 5).await;
+    assert_eq!(
+        (r.status, r.error()),
+        (503, "STORE_UNAVAILABLE"),
+        "{}",
+        r.body
+    );
+    port.open_to_postgres().await;
+    let r = order_once_the_ledger_is_back(&app, "ORDER_STORE_LOST1").await;
+    assert_eq!(r.status, 200, "{}", r.body);
 }
 
 #[tokio::test]
