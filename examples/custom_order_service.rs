@@ -95,7 +95,7 @@ impl OrderService for Shop {
 async fn main() -> std::io::Result<()> {
     pay_common::telemetry::init();
     let config = Config::from_env();
-    let ledger = open_ledger(&config).await.map_err(std::io::Error::other)?;
+    let ledger = open_ledger(&config).map_err(std::io::Error::other)?;
     // Keep the ledger for the admin routes (reconcile, events); the shop is the OrderService.
     let mut parts = Parts::ledger(ledger.clone());
     parts.orders = Arc::new(Shop { ledger });

@@ -73,13 +73,16 @@ impl Parts {
     }
 }
 
-/// Opens the ledger at `DATABASE_URL` (or the embedded SQLite default) and migrates it.
-pub async fn open_ledger(config: &Config) -> Result<Ledger, crate::store::StoreError> {
+/// The ledger at `DATABASE_URL` (or the embedded SQLite default), opened lazily: this never
+/// waits for the database. [`Application::run_until`] brings it up in the background; until
+/// then `/healthz` names the cause and WeChat-bound routes answer 503 `STORE_UNAVAILABLE`.
+/// Fails only when the URL itself is unusable.
+pub fn open_ledger(config: &Config) -> Result<Ledger, crate::store::StoreError> {
     let url = config
         .database_url
         .clone()
         .unwrap_or_else(crate::store::default_database_url);
-    Ledger::connect(&url).await
+    Ledger::open_lazy(&url)
 }
 
 impl Application {
@@ -122,15 +125,17 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let mut tasks: Vec<JoinHandle<()>> = Vec::new();
+        if let Some(ledger) = &self.state.ledger {
+            tasks.push(ledger.supervise(std::future::pending()));
+        }
         tasks.extend(self.start_certificate_refresh());
         tasks.extend(self.start_reconciler());
         if let Some(d) = self.state.dispatcher() {
             tasks.push(d.spawn(DISPATCH_EVERY, std::future::pending()));
         }
+        let limits = crate::http::serve::ConnectionLimits::from_config(&self.state.pay.config);
         let app = router(self.state);
-        let result = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let result = crate::http::serve::serve(self.listener, app, limits, shutdown).await;
         for task in tasks {
             task.abort();
         }

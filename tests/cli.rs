@@ -314,3 +314,28 @@ fn the_readme_shows_the_help_text_verbatim() {
         "README.md's `pay-common --help` block differs from the binary's:\n{out}"
     );
 }
+
+#[test]
+fn check_config_names_an_unreachable_ledger_and_the_limits() {
+    let closed = free_port();
+    let url = format!("postgres://postgres@127.0.0.1:{closed}/ledger");
+    let (ok, report) = check_config(&[("DATABASE_URL", &url), ("bodyReadTimeoutSeconds", "0")]);
+    assert!(!ok, "{report}");
+    assert!(
+        report.contains("Ledger (DATABASE_URL): UNAVAILABLE, cannot connect")
+            && report.contains("refused"),
+        "{report}"
+    );
+    for var in [
+        "bodyReadTimeoutSeconds",
+        "headerReadTimeoutSeconds",
+        "keepAliveIdleSeconds",
+        "gatewayQueryBudgetPerMinute",
+    ] {
+        assert!(report.contains(var), "{var} not listed:\n{report}");
+    }
+    assert!(
+        report.contains("INVALID  bodyReadTimeoutSeconds"),
+        "{report}"
+    );
+}

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -20,6 +21,7 @@ use tokio::sync::Mutex;
 use super::AppState;
 use super::envelope::{ApiError, ok};
 use super::identity;
+use crate::pay::types::FieldError;
 use crate::store::{EventFilter, Ledger, ReconcileSettings, Reconciler};
 
 /// Header marking a scheduler's reconcile request (trigger mode).
@@ -94,13 +96,27 @@ pub async fn admin(
     State(state): State<AppState>,
     axum::extract::Path(action): axum::extract::Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let lang = state.pay.config.message_language;
+    let refuse = |e: ApiError| super::messages::localize(e, lang).into_response();
+    // A body that is not a JSON object is refused, never read as "no filter".
+    let body = match body
+        .map_err(super::body_error)
+        .and_then(|b| super::json_body(&b))
+    {
+        Ok(v) => v,
+        Err(e) => return refuse(e),
+    };
     let caller = match identity::caller(&headers, &state.pay.config, state.pay.now()) {
         Ok(c) => c,
-        Err(e) => return e.into_response(),
+        Err(e) => return refuse(e),
     };
+    if matches!(action.as_str(), "reconcile" | "events")
+        && let Err(e) = state.store_gate()
+    {
+        return refuse(e);
+    }
     let trigger = headers.get(TRIGGER_HEADER).and_then(|v| v.to_str().ok()) == Some("reconcile")
         || is_timer_event(&body);
     match action.as_str() {
@@ -123,20 +139,19 @@ pub async fn admin(
 }
 
 async fn events(state: &AppState, body: &Value) -> Result<Response, ApiError> {
+    // A filter of the wrong type is refused, never dropped (which would list every event).
+    let input = crate::pay::input::object(body)?;
+    let limit = match input.get("limit") {
+        None => 100,
+        Some(v) => v
+            .as_i64()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| FieldError::new("limit", "must be a whole number from 1 to 1000"))?,
+    };
     let filter = EventFilter {
-        event_type: body
-            .get("event_type")
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        undelivered_only: body
-            .get("undelivered_only")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
-        limit: body
-            .get("limit")
-            .and_then(Value::as_i64)
-            .unwrap_or(100)
-            .clamp(1, 1000),
+        event_type: input.opt_str("event_type", 64)?.map(str::to_string),
+        undelivered_only: input.opt_bool("undelivered_only")?,
+        limit,
     };
     let list = ledger(state)?.events(&filter).await.map_err(|e| {
         tracing::error!(error = %e, "listing events failed");

@@ -33,6 +33,7 @@ const RULES: &[(&str, &str)] = &[
     ("must be an object or array", "必须为对象或数组"),
     ("must be a JSON object", "必须为 JSON 对象"),
     ("must be CNY", "必须为 CNY"),
+    (super::text::RULE, "不能包含控制字符（如 NUL）"),
 ];
 
 fn field_zh(field: &str, rule: &str) -> String {
@@ -82,6 +83,10 @@ fn code_zh(code: &str, detail: &str) -> Option<String> {
         "UPSTREAM_BAD_RESPONSE" => "无法解析微信支付的应答",
         "INTERNAL" => "服务内部错误，已记录日志，请稍后重试",
         "BUSY" => "服务繁忙，请稍后重试",
+        "STORE_UNAVAILABLE" => "订单数据库暂时不可用，请稍后使用相同单号重试",
+        "BODY_TIMEOUT" => "请求体未在规定时间内传完，请检查网络后重试",
+        "METHOD_NOT_ALLOWED" => "请求方法不被支持，请使用 Allow 响应头列出的方法",
+        "DUPLICATE_HEADER" => "请求头重复，身份相关的请求头只能出现一次",
         "ORDERPAID" => "订单已支付",
         "ORDER_CLOSED" => "订单已关闭，请使用新的商户订单号重新下单",
         _ => return None,

@@ -129,7 +129,13 @@ impl Payments {
                     let id = fwd.notification_id().map(str::to_string);
                     self.apply(kind, id, &event_type, content).await
                 }
-                Ok(None) => self.apply_confirmed(kind, &event_type, fwd.parsed_content.as_ref()).await,
+                Ok(None) => {
+                    // One confirmation in flight per object and a per-instance budget.
+                    let claimed = fwd.parsed_content.as_ref();
+                    let key = super::forward_budget::key(kind, claimed);
+                    let confirm = self.apply_confirmed(kind, &event_type, claimed);
+                    self.forward_budget.confirm(key, confirm).await
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "rejected a gateway callback whose resource does not decrypt");
                     Err(e.into())

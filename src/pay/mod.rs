@@ -3,6 +3,7 @@
 
 pub mod callbacks;
 pub mod error;
+pub mod forward_budget;
 pub mod input;
 pub mod memory;
 pub mod model;

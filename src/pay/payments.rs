@@ -48,6 +48,8 @@ pub struct Payments {
     pub keys: Arc<KeyRing>,
     /// Injected clock.
     pub clock: Arc<dyn Clock>,
+    /// What unauthenticated gateway forwards may cost in WeChat queries.
+    pub forward_budget: Arc<super::forward_budget::ForwardBudget>,
 }
 
 impl std::fmt::Debug for Payments {
@@ -81,12 +83,16 @@ impl Payments {
                 clock.clone(),
             )
         });
+        let forward_budget = Arc::new(super::forward_budget::ForwardBudget::new(
+            config.gateway_query_budget,
+        ));
         Self {
             config,
             orders,
             client,
             keys,
             clock,
+            forward_budget,
         }
     }
 

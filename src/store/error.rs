@@ -3,6 +3,9 @@
 
 use crate::pay::service::ServiceError;
 
+/// The `error` code of a request refused because the ledger cannot be used (HTTP 503).
+pub const STORE_UNAVAILABLE: &str = "STORE_UNAVAILABLE";
+
 /// What can go wrong in the ledger.
 #[derive(Debug)]
 pub enum StoreError {
@@ -35,6 +38,33 @@ impl StoreError {
         matches!(code.as_ref(), "40001" | "40P01" | "5" | "6" | "261" | "517")
             || db.message().contains("Lock wait timeout")
             || db.message().contains("Deadlock")
+    }
+}
+
+impl StoreError {
+    /// The database cannot be reached or written (lost connection, pool timeout, read-only
+    /// file or replica), as opposed to a failing statement: callers get 503
+    /// `STORE_UNAVAILABLE` and the ledger's supervisor is asked to check it.
+    pub fn is_unavailable(&self) -> bool {
+        use sqlx::Error as E;
+        match self {
+            Self::Database(
+                E::Io(_) | E::Tls(_) | E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed,
+            ) => true,
+            Self::Database(E::Database(db)) => {
+                let code = db.code().unwrap_or_default();
+                // SQLite READONLY (8 and its extended codes), PostgreSQL read-only transaction,
+                // shutdown and connection classes, MySQL --read-only (1290 / 1836).
+                matches!(
+                    code.as_ref(),
+                    "8" | "264" | "520" | "776" | "1032" | "25006"
+                ) || code.starts_with("08")
+                    || code.starts_with("57P")
+                    || db.message().contains("read-only")
+                    || db.message().contains("read only")
+            }
+            _ => false,
+        }
     }
 }
 
@@ -81,6 +111,14 @@ impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Refused(e) => e,
+            other if other.is_unavailable() => {
+                tracing::error!(error = %other, "ledger unavailable");
+                ServiceError::new(
+                    crate::pay::service::ServiceErrorKind::Unavailable,
+                    STORE_UNAVAILABLE,
+                    other.to_string(),
+                )
+            }
             other => {
                 tracing::error!(error = %other, "ledger storage failure");
                 ServiceError::storage(other)
@@ -127,5 +165,10 @@ mod tests {
         );
         assert!(!StoreError::Corrupt("x".into()).is_retryable());
         assert!(!StoreError::Database(sqlx::Error::PoolTimedOut).is_retryable());
+        let lost = ServiceError::from(StoreError::Database(sqlx::Error::PoolTimedOut));
+        assert_eq!(
+            (lost.kind, lost.code),
+            (ServiceErrorKind::Unavailable, STORE_UNAVAILABLE)
+        );
     }
 }

@@ -14,6 +14,7 @@ pub mod dispatch;
 mod error;
 mod events;
 mod migrate;
+pub mod open;
 mod orders;
 mod reads;
 pub mod reconcile;
@@ -24,14 +25,14 @@ mod transfers;
 
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::time::Duration;
 
-use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{Any, AnyPool, Executor, Transaction};
+use sqlx::any::install_default_drivers;
+use sqlx::{Any, AnyPool, Transaction};
 
 pub use dispatch::{DispatchSummary, EventDispatcher};
-pub use error::StoreError;
+pub use error::{STORE_UNAVAILABLE, StoreError};
 pub use events::{EventFilter, EventView};
+pub use open::StoreStatus;
 pub use reconcile::{ReconcileSettings, ReconcileSummary, Reconciler};
 pub use transfers::TransferView;
 
@@ -73,6 +74,8 @@ pub struct Ledger {
     pool: AnyPool,
     backend: Backend,
     clock: Clock,
+    /// Whether the ledger is usable now (see `open`).
+    health: Arc<open::StoreHealth>,
 }
 
 impl std::fmt::Debug for Ledger {
@@ -91,23 +94,12 @@ impl Ledger {
         if backend == Backend::Sqlite {
             warn_if_ephemeral();
         }
-        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
-        let options = match backend {
-            Backend::Sqlite => options.max_connections(1).after_connect(|conn, _| {
-                Box::pin(async move {
-                    conn.execute("PRAGMA journal_mode = WAL").await?;
-                    conn.execute("PRAGMA busy_timeout = 5000").await?;
-                    conn.execute("PRAGMA synchronous = NORMAL").await?;
-                    Ok(())
-                })
-            }),
-            Backend::Postgres | Backend::MySql => options.max_connections(10),
-        };
-        let pool = options.connect(url).await?;
+        let pool = open::pool_options(backend).connect(url).await?;
         let ledger = Self {
             pool,
             backend,
             clock: system_clock(),
+            health: open::StoreHealth::ready(),
         };
         migrate::run(&ledger).await?;
         Ok(ledger)
@@ -203,13 +195,18 @@ fn in_cloud_function() -> bool {
 /// locally (the directory is created), or under `/tmp` in a cloud function (the only writable
 /// place there; [`Ledger::connect`] then warns that it is not durable).
 pub fn default_database_url() -> String {
-    let url = default_url_for(in_cloud_function());
+    let url = default_url();
     if url.starts_with("sqlite://./data/")
         && let Err(e) = std::fs::create_dir_all("./data")
     {
         tracing::warn!(error = %e, "could not create ./data for the SQLite ledger");
     }
-    url.to_string()
+    url
+}
+
+/// The default database URL, without creating its directory (`check-config` creates nothing).
+pub fn default_url() -> String {
+    default_url_for(in_cloud_function()).to_string()
 }
 
 fn default_url_for(in_cloud: bool) -> &'static str {

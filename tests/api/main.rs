@@ -2,10 +2,16 @@
 
 mod callbacks;
 mod config_values;
+mod databases;
 mod errors;
+mod forwards;
 mod identity;
 mod ledger_loop;
+mod lockout;
 mod messages;
 mod money;
 mod orders;
+mod parsers;
+mod refusals;
+mod store_faults;
 mod support;

@@ -51,6 +51,9 @@ pub struct Opts {
     pub ledger: bool,
     /// The simulator signs callbacks with its platform certificate (a merchant mid-migration).
     pub certificate_callbacks: bool,
+    /// Open the shipped ledger at this URL the way `serve` does (lazily, brought up in the
+    /// background), instead of the in-memory service.
+    pub database_url: Option<String>,
 }
 
 impl Default for Opts {
@@ -64,6 +67,7 @@ impl Default for Opts {
             deliver_callbacks: true,
             ledger: false,
             certificate_callbacks: false,
+            database_url: None,
         }
     }
 }
@@ -168,6 +172,10 @@ pub async fn spawn(opts: Opts) -> TestApp {
             Parts::ledger(ledger)
         }
         None => Parts::new(opts.orders, "memory"),
+    };
+    let parts = match &opts.database_url {
+        Some(url) => Parts::ledger(pay_common::store::Ledger::open_lazy(url).unwrap()),
+        None => parts,
     };
     let app = Application::from_listener(listener, config, parts);
     let (tx, rx) = oneshot::channel::<()>();

@@ -132,6 +132,9 @@ impl Reconciler {
         crate::periodic::every(interval, shutdown, move || {
             let (ledger, wechat, settings) = (ledger.clone(), wechat.clone(), settings.clone());
             async move {
+                if !ledger.is_ready() {
+                    return; // the ledger's supervisor is reconnecting; nothing to hammer
+                }
                 let s = Self::run_once(&ledger, wechat.as_ref(), ledger.now(), &settings).await;
                 if s != ReconcileSummary::default() {
                     tracing::info!(summary = ?s, "reconciliation pass");
