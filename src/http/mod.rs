@@ -182,7 +182,12 @@ async fn forward(
     }
     match body {
         Ok(b) => callbacks::handle(&state.pay, &headers, &b).await,
-        Err(e) => envelope::callback_answer(Err((e.status().as_u16(), e.body_text()))),
+        Err(e) => {
+            let status = e.status().as_u16();
+            let lang = state.pay.config.message_language;
+            let message = messages::callback_message(status, &e.body_text(), lang);
+            envelope::callback_answer(Err((status, message)))
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! The money rules and the orchestration between our callers, the ledger and WeChat Pay.
 //! No HTTP types here: handlers parse nothing but the envelope; this layer decides.
 
+pub mod allowance;
 pub mod callbacks;
 pub mod error;
 pub mod input;
@@ -9,6 +10,7 @@ pub mod model;
 pub mod order_token;
 pub mod orders;
 pub mod payments;
+pub mod payouts;
 pub mod queries;
 pub mod refunds;
 pub mod rules;

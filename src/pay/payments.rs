@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use super::allowance::AllowanceStore;
 use super::error::PayError;
 use super::input::Input;
 use super::service::{Actor, OrderService, OrderView, WechatQueries};
@@ -48,6 +49,8 @@ pub struct Payments {
     pub keys: Arc<KeyRing>,
     /// Injected clock.
     pub clock: Arc<dyn Clock>,
+    /// Payout allowances (the shipped ledger); `None`: claims are refused, transfers admin only.
+    pub allowances: Option<Arc<dyn AllowanceStore>>,
 }
 
 impl std::fmt::Debug for Payments {
@@ -87,7 +90,14 @@ impl Payments {
             client,
             keys,
             clock,
+            allowances: None,
         }
+    }
+
+    /// Enables payout allowances, persisted in `store`.
+    pub fn with_allowances(mut self, store: Arc<dyn AllowanceStore>) -> Self {
+        self.allowances = Some(store);
+        self
     }
 
     /// The client and credentials, or `MISSING_CREDENTIALS` naming what is wrong.
