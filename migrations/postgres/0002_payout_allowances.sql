@@ -1,5 +1,5 @@
 -- Payout allowances: money the business authorised a payee to claim with wxpay_transfer.
--- `state` is ACTIVE or REVOKED as stored; EXHAUSTED and EXPIRED are derived when read.
+-- `state` is ACTIVE or REVOKED as stored, EXHAUSTED and EXPIRED are derived when read.
 CREATE TABLE IF NOT EXISTS pay_allowances (
     seq               BIGSERIAL PRIMARY KEY,
     id                TEXT NOT NULL UNIQUE,

@@ -149,6 +149,18 @@ mod tests {
     }
 
     #[test]
+    fn migration_comments_hold_no_semicolon() {
+        for (v, sql) in SQLITE.iter().chain(POSTGRES).chain(MYSQL) {
+            for line in sql.lines().filter(|l| l.trim_start().starts_with("--")) {
+                assert!(
+                    !line.contains(';'),
+                    "migration {v}: a `;` in a comment splits the statement: {line}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn statements_skip_comments_and_blanks() {
         let s: Vec<_> =
             statements("-- c\nCREATE TABLE a (x INT);\n\n;CREATE INDEX i ON a (x);\n").collect();
