@@ -8,4 +8,5 @@ mod ledger_loop;
 mod messages;
 mod money;
 mod orders;
+mod payouts;
 mod support;

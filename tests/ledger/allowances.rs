@@ -262,6 +262,16 @@ pub async fn a_bill_that_fails_is_cancelled_or_is_rejected_gives_back_once(db: T
         .await
         .unwrap();
     assert_eq!(claimed(&db, "pa_r1").await, 5);
+    // A bill we saw refused and later see FAIL (a reconciliation query) gives nothing more.
+    db.ledger
+        .transfer_notified(&notice(None, bill("BILLR1", "FAIL", 10)))
+        .await
+        .unwrap();
+    assert_eq!(
+        claimed(&db, "pa_r1").await,
+        5,
+        "the claim row restores once"
+    );
     let success = notice(Some("tn-s1"), bill("BILLS1", "SUCCESS", 5));
     db.ledger.transfer_notified(&success).await.unwrap();
     assert_eq!(claimed(&db, "pa_r1").await, 5, "a paid bill stays spent");
