@@ -10,6 +10,7 @@ pub mod model;
 pub mod order_token;
 pub mod orders;
 pub mod payments;
+pub mod payout_grant;
 pub mod payouts;
 pub mod queries;
 pub mod refunds;
