@@ -1,7 +1,7 @@
-//! Merchant transfers (the 2025 transfer-bills API). Admin, or the payee claiming a payout
-//! allowance (`payouts`). `user_name` is encrypted with
-//! RSA-OAEP to the WeChat Pay key we name in `Wechatpay-Serial`, so transfers of 2000 CNY and
-//! more work (the old function refused them). Recorded before the call; a retry with the same
+//! Merchant transfers (the 2025 transfer-bills API): by the admin, or by the payee claiming a
+//! payout allowance (`payouts`). `user_name` is encrypted with RSA-OAEP to the WeChat Pay key we
+//! name in `Wechatpay-Serial`, so transfers of 2000 CNY and more work (the old function refused
+//! them). Recorded before the call; a retry with the same
 //! `out_bill_no` resends the same body.
 
 use serde_json::{Map, Value, json};

@@ -125,7 +125,7 @@ impl Ledger {
         .execute(&mut *db)
         .await?
         .rows_affected();
-        // Payout allowances: a refused claim gives its amount back (once, see allowances.rs).
+        // Payout allowances: a refused claim gives its amount back (once, see allowance_claims.rs).
         if changed == 1 {
             self.restore_claim(&mut db, no).await?;
         }
