@@ -96,7 +96,10 @@ impl Application {
     /// Uses an already bound listener (tests bind first so the simulator knows where to call back).
     pub fn from_listener(listener: TcpListener, config: Config, parts: Parts) -> Self {
         let in_flight = crate::http::limit::InFlight::new(config.max_in_flight);
-        let pay = Payments::new(Arc::new(config), parts.orders, parts.clock);
+        let mut pay = Payments::new(Arc::new(config), parts.orders, parts.clock);
+        if let Some(ledger) = &parts.ledger {
+            pay = pay.with_allowances(Arc::new(ledger.clone()));
+        }
         let state = AppState {
             pay,
             store_kind: parts.store_kind,

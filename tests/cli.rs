@@ -89,8 +89,8 @@ fn the_demos_printed_commands_work_verbatim() {
     }
     assert_eq!(
         steps.len(),
-        6,
-        "order, pay, paid, refund, complete, refunded:\n{text}"
+        9,
+        "order, pay, paid, refund, complete, refunded, claim, confirm, transfer SUCCESS:\n{text}"
     );
     for (cmd, expect) in steps {
         // Callbacks are asynchronous: a step may need a moment until the ledger shows it.

@@ -3,6 +3,8 @@
 //! (`mysql://root@127.0.0.1:3306`), each on a database of its own that is dropped afterwards.
 //! An unreachable server prints `SKIPPED: …` and skips, unless `CI=true`, where it fails.
 
+#[path = "ledger/allowances.rs"]
+mod allowances;
 #[path = "ledger/concurrency.rs"]
 mod concurrency;
 #[path = "ledger/dispatch.rs"]
@@ -71,4 +73,9 @@ conformance!(
     reconcile::the_background_reconciler_runs_until_shutdown,
     dispatch::the_dispatcher_signs_retries_after_a_500_and_delivers_once,
     dispatch::two_dispatchers_deliver_each_event_once,
+    allowances::a_grant_is_stored_once_per_grant_no_with_one_event,
+    allowances::claims_spend_with_a_guard_and_record_the_bill_in_the_same_step,
+    allowances::twenty_concurrent_claims_never_exceed_the_allowance,
+    allowances::a_bill_that_fails_is_cancelled_or_is_rejected_gives_back_once,
+    allowances::revoked_and_expired_allowances_cannot_be_claimed_and_list_by_state,
 );

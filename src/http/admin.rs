@@ -1,5 +1,7 @@
-//! Admin routes: `POST /wx-pay/admin/reconcile` (also reached by the CloudBase timer trigger)
-//! and `POST /wx-pay/admin/events` (the outbox and its delivery state).
+//! Admin routes: `POST /wx-pay/admin/reconcile` (also reached by the CloudBase timer trigger),
+//! `POST /wx-pay/admin/events` (the outbox and its delivery state), and the payout allowances:
+//! `admin/payout_grant`, `admin/payouts`, `admin/payout_revoke` (use cases in `pay::payouts`).
+//! Every refusal's `msg` goes through the message catalogue (Chinese by default).
 //!
 //! The timer trigger cannot carry the admin credential, so reconcile also runs in "trigger mode"
 //! without one: the SCF timer event body (`"Type": "Timer"`) or the header
@@ -80,14 +82,17 @@ pub async fn triggered(state: &AppState) -> Response {
         if let Some(t) = *last
             && t.elapsed() < TRIGGER_MIN_GAP
         {
-            let msg = format!("skipped: ran {}s ago", t.elapsed().as_secs());
+            let msg = super::messages::reconcile_skipped(
+                t.elapsed().as_secs(),
+                state.pay.config.message_language,
+            );
             return axum::Json(json!({ "code": 0, "msg": msg, "data": null })).into_response();
         }
         *last = Some(Instant::now());
     }
     match run_reconcile(state).await {
         Ok(v) => ok(200, Some(v)),
-        Err(e) => e.into_response(),
+        Err(e) => super::localized(state, e),
     }
 }
 
@@ -101,10 +106,11 @@ pub async fn admin(
     let lang = state.pay.config.message_language;
     let refuse = |e: ApiError| super::messages::localize(e, lang).into_response();
     // A body that is not a JSON object is refused, never read as "no filter".
-    let body = match body
-        .map_err(super::body_error)
-        .and_then(|b| super::json_body(&b))
-    {
+    let raw = match body.map_err(super::body_error) {
+        Ok(b) => b,
+        Err(e) => return refuse(e),
+    };
+    let body = match super::json_body(&raw) {
         Ok(v) => v,
         Err(e) => return refuse(e),
     };
@@ -119,23 +125,45 @@ pub async fn admin(
     }
     let trigger = headers.get(TRIGGER_HEADER).and_then(|v| v.to_str().ok()) == Some("reconcile")
         || is_timer_event(&body);
-    match action.as_str() {
-        "reconcile" if caller.admin => run_reconcile(&state)
-            .await
-            .map(|v| ok(200, Some(v)))
-            .unwrap_or_else(IntoResponse::into_response),
-        "reconcile" if trigger => triggered(&state).await,
-        "events" if caller.admin => events(&state, &body)
-            .await
-            .unwrap_or_else(IntoResponse::into_response),
-        "reconcile" | "events" => ApiError::new(
+    let result = match action.as_str() {
+        "reconcile" if caller.admin => run_reconcile(&state).await.map(|v| ok(200, Some(v))),
+        "reconcile" if trigger => return triggered(&state).await,
+        "events" if caller.admin => events(&state, &body).await,
+        PAYOUT_GRANT | PAYOUTS | PAYOUT_REVOKE if caller.admin => {
+            payouts(&state, &action, &caller, &raw).await
+        }
+        "reconcile" | "events" | PAYOUT_GRANT | PAYOUTS | PAYOUT_REVOKE => Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "ADMIN_REQUIRED",
             format!("admin/{action} needs the admin credential"),
-        )
-        .into_response(),
-        other => super::routes::unsupported(&format!("admin/{other}")).into_response(),
-    }
+        )),
+        other => Err(super::routes::unsupported(&format!("admin/{other}"))),
+    };
+    result.unwrap_or_else(|e| super::localized(&state, e))
+}
+
+/// Grants a payout allowance.
+pub const PAYOUT_GRANT: &str = "payout_grant";
+/// Lists payout allowances.
+pub const PAYOUTS: &str = "payouts";
+/// Revokes a payout allowance.
+pub const PAYOUT_REVOKE: &str = "payout_revoke";
+
+async fn payouts(
+    state: &AppState,
+    action: &str,
+    caller: &crate::pay::payments::Caller,
+    raw: &Bytes,
+) -> Result<Response, ApiError> {
+    ledger(state)?;
+    let body = super::json_body(raw)?;
+    let pay = &state.pay;
+    let data = match action {
+        PAYOUT_GRANT => pay.grant_payout(caller, &body).await,
+        PAYOUTS => pay.list_payouts(caller, &body).await,
+        _ => pay.revoke_payout(caller, &body).await,
+    }?;
+    Ok(ok(200, Some(data)))
 }
 
 async fn events(state: &AppState, body: &Value) -> Result<Response, ApiError> {

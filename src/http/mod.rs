@@ -205,8 +205,9 @@ async fn run_route(state: &AppState, route: &str, headers: &HeaderMap, body: Val
 async fn callback(state: &AppState, headers: &HeaderMap, body: &Bytes) -> Response {
     if let Some(cause) = state.store_down() {
         tracing::warn!(cause = %cause, "callback answered FAIL: the ledger is unavailable");
-        let msg = format!("the order ledger is unavailable ({cause}); please retry");
-        return envelope::callback_answer(Err((503, msg)));
+        let detail = format!("the order ledger is unavailable ({cause}); please retry");
+        let message = messages::callback_message(503, &detail, state.pay.config.message_language);
+        return envelope::callback_answer(Err((503, message)));
     }
     callbacks::handle(&state.pay, headers, body).await
 }
@@ -225,7 +226,7 @@ async fn wx_pay(
     let trigger = routes::TRIGGERS.contains(&route.as_str());
     let body = match body {
         Ok(b) => b,
-        Err(e) if trigger => return callback_body_error(e),
+        Err(e) if trigger => return callback_body_error(&state, e),
         Err(e) => return localized(&state, body_error(e)),
     };
     if trigger {
@@ -248,13 +249,17 @@ async fn forward(
     }
     match body {
         Ok(b) => callback(&state, &headers, &b).await,
-        Err(e) => callback_body_error(e),
+        Err(e) => callback_body_error(&state, e),
     }
 }
 
 /// A callback whose body could not be read: FAIL in WeChat's format.
-fn callback_body_error(e: BytesRejection) -> Response {
-    envelope::callback_answer(Err((e.status().as_u16(), body_error(e).msg)))
+/// A callback whose body could not be read: WeChat's `{code:"FAIL"}` in the configured language.
+fn callback_body_error(state: &AppState, e: BytesRejection) -> Response {
+    let status = e.status().as_u16();
+    let lang = state.pay.config.message_language;
+    let message = messages::callback_message(status, &e.body_text(), lang);
+    envelope::callback_answer(Err((status, message)))
 }
 
 /// `POST /`: an Integration Center forward, a signed notification, or a legacy
@@ -267,7 +272,7 @@ async fn root(
     let signed = callbacks::is_signed(&headers);
     let body = match body {
         Ok(b) => b,
-        Err(e) if signed => return callback_body_error(e),
+        Err(e) if signed => return callback_body_error(&state, e),
         Err(e) => return localized(&state, body_error(e)),
     };
     if signed {

@@ -1,6 +1,7 @@
 //! The money rules and the orchestration between our callers, the ledger and WeChat Pay.
 //! No HTTP types here: handlers parse nothing but the envelope; this layer decides.
 
+pub mod allowance;
 pub mod callbacks;
 pub mod error;
 pub mod forward_budget;
@@ -10,6 +11,8 @@ pub mod model;
 pub mod order_token;
 pub mod orders;
 pub mod payments;
+pub mod payout_grant;
+pub mod payouts;
 pub mod queries;
 pub mod refunds;
 pub mod rules;

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use super::allowance::AllowanceStore;
 use super::error::PayError;
 use super::input::Input;
 use super::service::{Actor, OrderService, OrderView, WechatQueries};
@@ -50,6 +51,8 @@ pub struct Payments {
     pub clock: Arc<dyn Clock>,
     /// What unauthenticated gateway forwards may cost in WeChat queries.
     pub forward_budget: Arc<super::forward_budget::ForwardBudget>,
+    /// Payout allowances (the shipped ledger); `None`: claims are refused, transfers admin only.
+    pub allowances: Option<Arc<dyn AllowanceStore>>,
 }
 
 impl std::fmt::Debug for Payments {
@@ -93,7 +96,14 @@ impl Payments {
             keys,
             clock,
             forward_budget,
+            allowances: None,
         }
+    }
+
+    /// Enables payout allowances, persisted in `store`.
+    pub fn with_allowances(mut self, store: Arc<dyn AllowanceStore>) -> Self {
+        self.allowances = Some(store);
+        self
     }
 
     /// The client and credentials, or `MISSING_CREDENTIALS` naming what is wrong.

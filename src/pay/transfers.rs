@@ -1,6 +1,7 @@
-//! Merchant transfers (the 2025 transfer-bills API). Admin only. `user_name` is encrypted with
-//! RSA-OAEP to the WeChat Pay key we name in `Wechatpay-Serial`, so transfers of 2000 CNY and
-//! more work (the old function refused them). Recorded before the call; a retry with the same
+//! Merchant transfers (the 2025 transfer-bills API): by the admin, or by the payee claiming a
+//! payout allowance (`payouts`). `user_name` is encrypted with RSA-OAEP to the WeChat Pay key we
+//! name in `Wechatpay-Serial`, so transfers of 2000 CNY and more work (the old function refused
+//! them). Recorded before the call; a retry with the same
 //! `out_bill_no` resends the same body.
 
 use serde_json::{Map, Value, json};
@@ -21,10 +22,25 @@ impl Payments {
     /// Creates (or idempotently repeats) a transfer; adds `mchId` and `appId` for
     /// `wx.requestMerchantTransfer`.
     pub async fn transfer(&self, caller: &Caller, body: &Value) -> Result<Value, PayError> {
-        let (client, creds) = self.ready()?;
-        self.require_admin(caller, "merchant transfers")?;
+        self.ready()?;
+        // Payout allowances: without the admin credential this is the payee's own claim.
+        if !caller.admin {
+            return self.claim_payout(caller, body).await;
+        }
         let draft = self.transfer_draft(caller, body)?;
-        let request_body = match self.orders.record_transfer(&draft).await? {
+        let admission = self.orders.record_transfer(&draft).await?;
+        self.send_transfer(&draft, admission).await
+    }
+
+    /// Sends a recorded transfer to WeChat (the new body, or the stored one of a repeat) and
+    /// records what WeChat said; adds `mchId` and `appId`.
+    pub(super) async fn send_transfer(
+        &self,
+        draft: &TransferDraft,
+        admission: TransferAdmission,
+    ) -> Result<Value, PayError> {
+        let (client, creds) = self.ready()?;
+        let request_body = match admission {
             TransferAdmission::New => draft.request_body.clone(),
             TransferAdmission::Existing { request_body } => request_body,
         };
@@ -54,7 +70,11 @@ impl Payments {
         }
     }
 
-    fn transfer_draft(&self, caller: &Caller, body: &Value) -> Result<TransferDraft, PayError> {
+    pub(super) fn transfer_draft(
+        &self,
+        caller: &Caller,
+        body: &Value,
+    ) -> Result<TransferDraft, PayError> {
         let input = object(body)?;
         let out_bill_no = OutBillNo::parse(input.req_str("out_bill_no", 64)?)?;
         let scene = input.req_str("transfer_scene_id", 36)?;

@@ -8,6 +8,8 @@
 //! single connection: SQLite admits one writer at a time anyway, so in-process writers queue on
 //! the pool instead of spinning on `SQLITE_BUSY`.
 
+mod allowance_claims;
+mod allowances;
 mod claim;
 mod console;
 pub mod dispatch;

@@ -114,15 +114,22 @@ impl Ledger {
     }
 
     pub(super) async fn reject_transfer(&self, no: &str, reason: &str) -> Result<(), StoreError> {
-        sqlx::query(&self.sql(
+        let mut db = self.begin().await?;
+        let changed = sqlx::query(&self.sql(
             "UPDATE pay_transfers SET state = 'REJECTED', fail_reason = ?, updated_at = ? \
              WHERE out_bill_no = ? AND state = 'RECORDED'",
         ))
         .bind(reason.chars().take(200).collect::<String>())
         .bind(self.now())
         .bind(no.to_string())
-        .execute(&self.pool)
-        .await?;
+        .execute(&mut *db)
+        .await?
+        .rows_affected();
+        // Payout allowances: a refused claim gives its amount back (once, see allowance_claims.rs).
+        if changed == 1 {
+            self.restore_claim(&mut db, no).await?;
+        }
+        db.commit().await?;
         Ok(())
     }
 
@@ -174,6 +181,10 @@ impl Ledger {
                 "transfer.failed"
             };
             self.insert_event(&mut db, event, json!(view)).await?;
+            // Payout allowances: FAIL / CANCELLED gives the claimed amount back, once.
+            if bill.state != "SUCCESS" {
+                self.restore_claim(&mut db, &stored.out_bill_no).await?;
+            }
         }
         db.commit().await?;
         Ok(if changed == 1 {

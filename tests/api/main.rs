@@ -14,4 +14,5 @@ mod orders;
 mod parsers;
 mod refusals;
 mod store_faults;
+mod payouts;
 mod support;
