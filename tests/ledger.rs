@@ -1,7 +1,9 @@
-//! The ledger conformance suite: every case below runs unchanged against SQLite (a temp file),
-//! PostgreSQL (`postgres://postgres@127.0.0.1:5432`) and MariaDB/MySQL
-//! (`mysql://root@127.0.0.1:3306`), each on a database of its own that is dropped afterwards.
-//! An unreachable server prints `SKIPPED: …` and skips, unless `CI=true`, where it fails.
+//! The storage-port conformance suite: every case drives the money use cases (`pay::book::Book`)
+//! over an implementation of `pay::port::LedgerStore` and runs unchanged against every one that
+//! ships. Today that is the SQL ledger (`store::Ledger`) on SQLite (a temp file), PostgreSQL
+//! (`postgres://postgres@127.0.0.1:5432`) and MariaDB/MySQL (`mysql://root@127.0.0.1:3306`),
+//! each on a database of its own that is dropped afterwards. An unreachable server prints
+//! `SKIPPED: …` and skips, unless `CI=true`, where it fails.
 
 #[path = "ledger/concurrency.rs"]
 mod concurrency;

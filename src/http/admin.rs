@@ -20,7 +20,8 @@ use tokio::sync::Mutex;
 use super::AppState;
 use super::envelope::{ApiError, ok};
 use super::identity;
-use crate::store::{EventFilter, Ledger, ReconcileSettings, Reconciler};
+use crate::pay::reconcile::{ReconcileSettings, Reconciler};
+use crate::store::{EventFilter, Ledger};
 
 /// Header marking a scheduler's reconcile request (trigger mode).
 pub const TRIGGER_HEADER: &str = "x-pay-common-trigger";
@@ -49,13 +50,13 @@ fn ledger(state: &AppState) -> Result<&Ledger, ApiError> {
 /// One reconcile pass plus one event-dispatch pass (a cloud function is frozen between
 /// requests, so the timer is what drives both there).
 pub async fn run_reconcile(state: &AppState) -> Result<Value, ApiError> {
-    let ledger = ledger(state)?;
     let cfg = &state.pay.config;
     let settings = ReconcileSettings {
         grace_secs: cfg.reconcile_grace.as_secs() as i64,
         ..ReconcileSettings::default()
     };
-    let summary = Reconciler::run_once(ledger, &state.pay, state.pay.now(), &settings).await;
+    let pay = &state.pay;
+    let summary = Reconciler::run_once(&pay.book, pay, pay.now(), &settings).await;
     let events = match state.dispatcher() {
         Some(d) => Some(d.run_once(state.pay.now()).await.map_err(|e| {
             tracing::warn!(error = %e, "event dispatch failed");

@@ -1,17 +1,21 @@
 //! The money rules and the orchestration between our callers, the ledger and WeChat Pay.
 //! No HTTP types here: handlers parse nothing but the envelope; this layer decides.
 
+pub mod book;
 pub mod callbacks;
 pub mod error;
+pub mod hooks;
 pub mod input;
-pub mod memory;
 pub mod model;
 pub mod order_token;
 pub mod orders;
 pub mod payments;
+pub mod port;
 pub mod queries;
+pub mod reconcile;
 pub mod refunds;
 pub mod rules;
 pub mod service;
+pub mod states;
 pub mod transfers;
 pub mod types;

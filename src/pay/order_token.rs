@@ -64,7 +64,7 @@ impl Payments {
         let Some(token) = token.filter(|_| !caller.admin) else {
             return Ok((self.owned_order(caller, no).await?, false));
         };
-        let order = self.orders.find_order(no).await?;
+        let order = self.book.find_order(no).await?;
         let opens = self
             .config
             .credentials

@@ -83,7 +83,7 @@ impl Payments {
     ) -> Result<Value, PayError> {
         let (client, creds) = self.ready()?;
         let (draft, payer) = self.order_draft(caller, trade_type, body, &creds.mchid)?;
-        let admission = self.orders.record_order(&draft).await?;
+        let admission = self.book.record_order(&draft).await?;
         let prepay = match admission {
             OrderAdmission::Existing { state, .. } if !state.is_pending() => {
                 return Err(refused_state(&draft.out_trade_no, state));
@@ -269,7 +269,7 @@ impl Payments {
             created_at,
             ..prepay.map_err(|e| log_wechat(e, draft))?
         };
-        self.orders.order_placed(draft, &prepay).await?;
+        self.book.order_placed(draft, &prepay).await?;
         Ok(prepay)
     }
 

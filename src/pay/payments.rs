@@ -1,11 +1,13 @@
 //! `Payments`: the orchestration handle the routes call. It holds the configuration, the WeChat
-//! Pay client (absent while credentials are missing), the order service and the clock.
+//! Pay client (absent while credentials are missing) and the money use cases ([`Book`], which
+//! carries the storage port, the business hooks and the one clock).
 
 use std::sync::Arc;
 
+use super::book::Book;
 use super::error::PayError;
 use super::input::Input;
-use super::service::{Actor, OrderService, OrderView, WechatQueries};
+use super::service::{Actor, OrderView, WechatQueries};
 use super::types::FieldError;
 use super::types::{OpenId, OutBillNo, OutRefundNo, OutTradeNo};
 use crate::config::{Config, Credentials};
@@ -40,8 +42,8 @@ impl Caller {
 pub struct Payments {
     /// Configuration as validated at start-up.
     pub config: Arc<Config>,
-    /// The order service.
-    pub orders: Arc<dyn OrderService>,
+    /// The money use cases.
+    pub book: Book,
     /// The WeChat client, when credentials are complete.
     pub client: Option<Client>,
     /// Verification keys (shared with the client).
@@ -60,7 +62,8 @@ impl std::fmt::Debug for Payments {
 
 impl Payments {
     /// Builds the handle; the client exists only when the credentials parsed.
-    pub fn new(config: Arc<Config>, orders: Arc<dyn OrderService>, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(config: Arc<Config>, book: Book) -> Self {
+        let clock = book.clock();
         let creds = config.credentials.clone();
         let keys = Arc::new(KeyRing::new(
             creds.as_ref().and_then(|c| c.wechatpay_public_key.clone()),
@@ -83,7 +86,7 @@ impl Payments {
         });
         Self {
             config,
-            orders,
+            book,
             client,
             keys,
             clock,
@@ -113,7 +116,7 @@ impl Payments {
         caller: &Caller,
         out_trade_no: &OutTradeNo,
     ) -> Result<Option<OrderView>, PayError> {
-        let order = self.orders.find_order(out_trade_no).await?;
+        let order = self.book.find_order(out_trade_no).await?;
         self.check_owner(caller, order, &format!("order {out_trade_no}"))
     }
 

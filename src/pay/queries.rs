@@ -30,7 +30,7 @@ impl Payments {
                 event_type: "QUERY".into(),
                 object: answer.data.clone(),
             };
-            self.orders.payment_notified(&notice).await?;
+            self.book.payment_notified(&notice).await?;
         }
         let mut json = answer.json();
         if redact {
@@ -47,7 +47,7 @@ impl Payments {
     ) -> Result<Value, PayError> {
         let (client, creds) = self.ready()?;
         let id = TransactionId::parse(object(body)?.req_str("transaction_id", 64)?)?;
-        let known = self.orders.find_by_transaction_id(id.as_str()).await?;
+        let known = self.book.find_by_transaction_id(id.as_str()).await?;
         self.check_owner(caller, known, &format!("transaction {id}"))?;
         let q = api::QueryByTransactionId {
             transaction_id: id.to_string(),
@@ -70,7 +70,7 @@ impl Payments {
         client
             .execute(&api::CloseOrder::new(no.as_str(), &creds.mchid))
             .await?;
-        self.orders.order_closed(&no).await?;
+        self.book.order_closed(&no).await?;
         Ok(())
     }
 

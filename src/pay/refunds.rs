@@ -24,9 +24,9 @@ impl Payments {
     pub async fn refund(&self, caller: &Caller, body: &Value) -> Result<Value, PayError> {
         let (client, _) = self.ready()?;
         let draft = self.refund_draft(caller, body)?;
-        let admission = self.orders.reserve_refund(&draft).await?;
+        let admission = self.book.reserve_refund(&draft).await?;
         let r = &admission.refund;
-        if r.state == "REJECTED" {
+        if r.state == super::states::RefundState::Rejected {
             let msg = format!(
                 "out_refund_no {} was refused by WeChat Pay; use a new out_refund_no",
                 r.out_refund_no
@@ -57,12 +57,12 @@ impl Payments {
         let out_refund_no = OutRefundNo::parse(r.out_refund_no.clone())?;
         match client.execute(&request).await {
             Ok(answer) => {
-                self.orders.refund_accepted(&answer.data).await?;
+                self.book.refund_accepted(&answer.data).await?;
                 tracing::info!(out_refund_no = %out_refund_no, out_trade_no = %r.out_trade_no, amount = r.amount, "refund accepted");
                 Ok(answer.json())
             }
             Err(e) if is_definitive_refusal(&e) => {
-                self.orders
+                self.book
                     .refund_rejected(&out_refund_no, &e.to_string())
                     .await?;
                 Err(e.into())
@@ -130,10 +130,10 @@ impl Payments {
         let (client, _) = self.ready()?;
         let no = OutRefundNo::parse(object(body)?.req_str("out_refund_no", 64)?)?;
         if !caller.admin {
-            let refund = self.orders.find_refund(&no).await?;
+            let refund = self.book.find_refund(&no).await?;
             let order = match refund {
                 Some(r) => {
-                    self.orders
+                    self.book
                         .find_order(&OutTradeNo::parse(r.out_trade_no)?)
                         .await?
                 }

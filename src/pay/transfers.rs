@@ -24,7 +24,7 @@ impl Payments {
         let (client, creds) = self.ready()?;
         self.require_admin(caller, "merchant transfers")?;
         let draft = self.transfer_draft(caller, body)?;
-        let request_body = match self.orders.record_transfer(&draft).await? {
+        let request_body = match self.book.record_transfer(&draft).await? {
             TransferAdmission::New => draft.request_body.clone(),
             TransferAdmission::Existing { request_body } => request_body,
         };
@@ -33,7 +33,7 @@ impl Payments {
         };
         match client.execute(&request).await {
             Ok(answer) => {
-                self.orders.transfer_accepted(&answer.data).await?;
+                self.book.transfer_accepted(&answer.data).await?;
                 tracing::info!(out_bill_no = %draft.out_bill_no, amount = draft.amount.fen(), state = %answer.data.state, "transfer accepted");
                 let mut data = answer.json();
                 if !data.is_object() {
@@ -45,7 +45,7 @@ impl Payments {
             }
             Err(e) => {
                 if super::refunds::is_definitive_refusal(&e) {
-                    self.orders
+                    self.book
                         .transfer_rejected(&draft.out_bill_no, &e.to_string())
                         .await?;
                 }
@@ -159,7 +159,7 @@ impl Payments {
                     .require_admin(caller, "querying a transfer without identity")
                     .unwrap_err());
             };
-            match self.orders.transfer_payee(&no).await? {
+            match self.book.transfer_payee(&no).await? {
                 None => {
                     return Err(PayError::NotFound(format!(
                         "transfer {no} is not recorded; check out_bill_no"

@@ -1,5 +1,5 @@
-//! The ledger's one error type. Business refusals travel as [`ServiceError`]s unchanged;
-//! everything else becomes `ServiceError::storage` at the `OrderService` boundary.
+//! The ledger's one error type. The ledger refuses nothing (refusals are decided in `pay`), so
+//! every error becomes `ServiceError::storage` at the storage-port boundary.
 
 use crate::pay::service::ServiceError;
 
@@ -19,8 +19,6 @@ pub enum StoreError {
     },
     /// A stored value could not be read back (e.g. an unknown state name).
     Corrupt(String),
-    /// A business rule refused the request.
-    Refused(ServiceError),
 }
 
 impl StoreError {
@@ -50,7 +48,6 @@ impl std::fmt::Display for StoreError {
                 write!(f, "migration {version:04} failed: {source}")
             }
             Self::Corrupt(s) => write!(f, "corrupt ledger row: {s}"),
-            Self::Refused(e) => write!(f, "{e}"),
         }
     }
 }
@@ -59,7 +56,6 @@ impl std::error::Error for StoreError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Database(e) | Self::Migration { source: e, .. } => Some(e),
-            Self::Refused(e) => Some(e),
             Self::UnsupportedUrl(_) | Self::Corrupt(_) => None,
         }
     }
@@ -71,21 +67,10 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
-impl From<ServiceError> for StoreError {
-    fn from(e: ServiceError) -> Self {
-        Self::Refused(e)
-    }
-}
-
 impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Refused(e) => e,
-            other => {
-                tracing::error!(error = %other, "ledger storage failure");
-                ServiceError::storage(other)
-            }
-        }
+        tracing::error!(error = %e, "ledger storage failure");
+        ServiceError::storage(e)
     }
 }
 
@@ -114,12 +99,7 @@ mod tests {
     use crate::pay::service::ServiceErrorKind;
 
     #[test]
-    fn refusals_pass_through_and_failures_become_storage_errors() {
-        let refused = ServiceError::new(ServiceErrorKind::Conflict, "OUT_TRADE_NO_USED", "x");
-        assert_eq!(
-            ServiceError::from(StoreError::Refused(refused.clone())),
-            refused
-        );
+    fn failures_become_storage_errors() {
         let failed = ServiceError::from(StoreError::Corrupt("state".into()));
         assert_eq!(
             (failed.kind, failed.code),

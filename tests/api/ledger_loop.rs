@@ -58,7 +58,6 @@ async fn ledger_loop_delivers_each_business_event_once() {
         ("businessWebhookSecret", SECRET.to_string()),
     ];
     let app = spawn(Opts {
-        ledger: true,
         extra,
         ..Default::default()
     })
@@ -105,7 +104,6 @@ async fn ledger_loop_delivers_each_business_event_once() {
 #[tokio::test]
 async fn timer_trigger_reconciles_without_the_credential_but_is_rate_limited() {
     let app = spawn(Opts {
-        ledger: true,
         deliver_callbacks: false,
         // No background passes: the trigger must be the one that reconciles.
         extra: vec![
@@ -135,11 +133,7 @@ async fn timer_trigger_reconciles_without_the_credential_but_is_rate_limited() {
 
 #[tokio::test]
 async fn confirmed_transfer_callback_settles_the_ledger_once() {
-    let app = spawn(Opts {
-        ledger: true,
-        ..Default::default()
-    })
-    .await;
+    let app = spawn(Opts::default()).await;
     let body = json!({
         "out_bill_no": "BILLLOOP1", "transfer_scene_id": "1000", "openid": ALICE, "transfer_amount": 300,
         "transfer_remark": "cash prize", "transfer_scene_report_infos": [{ "info_type": "活动名称", "info_content": "新会员有礼" }]

@@ -3,6 +3,7 @@
 mod callbacks;
 mod config_values;
 mod errors;
+mod hooks;
 mod identity;
 mod ledger_loop;
 mod messages;

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use crate::fake::FakeWechat;
 use crate::fixtures::*;
 use crate::support::*;
+use pay_common::pay::reconcile::{ReconcileSettings, ReconcileSummary, Reconciler};
 use pay_common::pay::service::*;
-use pay_common::store::{ReconcileSettings, ReconcileSummary, Reconciler};
 
 fn unpaid(out_trade_no: &str, total: i64) -> pay_common::wechatpay::model::Transaction {
     let mut tx = paid(out_trade_no, total);
@@ -17,7 +17,7 @@ fn unpaid(out_trade_no: &str, total: i64) -> pay_common::wechatpay::model::Trans
 
 pub async fn reconciliation_pays_closes_and_settles_what_callbacks_missed(db: TestDb) {
     let wx = FakeWechat::default();
-    let l = &db.ledger;
+    let l = &db.book;
     for (no, expires_at) in [
         ("ORDER_3001", 7200),
         ("ORDER_3002", 7200),
@@ -117,11 +117,21 @@ pub async fn reconciliation_pays_closes_and_settles_what_callbacks_missed(db: Te
         "R1 succeeded, R2 released, R3 still pending"
     );
     assert_eq!(
-        l.find_transfer("BILL1").await.unwrap().unwrap().state,
+        db.ledger
+            .find_transfer("BILL1")
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
         "SUCCESS"
     );
     assert_eq!(
-        l.find_transfer("BILL2").await.unwrap().unwrap().state,
+        db.ledger
+            .find_transfer("BILL2")
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
         "REJECTED"
     );
     let expected_events = [
@@ -158,7 +168,7 @@ pub async fn two_reconcilers_never_process_the_same_row_twice(db: TestDb) {
     let wx = Arc::new(FakeWechat::default());
     let numbers: Vec<String> = (0..30).map(|i| format!("ORDER_40{i:02}")).collect();
     for no in &numbers {
-        db.ledger
+        db.book
             .record_order(&order(no, ALICE, 20, "Tea"))
             .await
             .unwrap();
@@ -166,7 +176,7 @@ pub async fn two_reconcilers_never_process_the_same_row_twice(db: TestDb) {
     }
     for i in 0..10 {
         let b = format!("BILL{i}");
-        db.ledger
+        db.book
             .record_transfer(&transfer(&b, 500, "prize"))
             .await
             .unwrap();
@@ -182,12 +192,12 @@ pub async fn two_reconcilers_never_process_the_same_row_twice(db: TestDb) {
         ..Default::default()
     };
     let run =
-        |ledger: pay_common::store::Ledger, wx: Arc<FakeWechat>, settings: ReconcileSettings| {
+        |book: pay_common::pay::book::Book, wx: Arc<FakeWechat>, settings: ReconcileSettings| {
             tokio::spawn(async move {
                 let mut total = ReconcileSummary::default();
                 // Two passes each: the second picks up what the first batch left.
                 for _ in 0..2 {
-                    let s = Reconciler::run_once(&ledger, wx.as_ref(), now, &settings).await;
+                    let s = Reconciler::run_once(&book, wx.as_ref(), now, &settings).await;
                     total.orders_checked += s.orders_checked;
                     total.orders_paid += s.orders_paid;
                     total.transfers_checked += s.transfers_checked;
@@ -196,8 +206,8 @@ pub async fn two_reconcilers_never_process_the_same_row_twice(db: TestDb) {
                 total
             })
         };
-    let a = run(db.ledger.clone(), wx.clone(), settings.clone());
-    let b = run(other.clone(), wx.clone(), settings);
+    let a = run(db.book.clone(), wx.clone(), settings.clone());
+    let b = run(db.book_on(&other), wx.clone(), settings);
     let (a, b) = (a.await.unwrap(), b.await.unwrap());
     other.close().await;
     assert_eq!((a.errors, b.errors), (0, 0));
@@ -215,7 +225,7 @@ pub async fn two_reconcilers_never_process_the_same_row_twice(db: TestDb) {
 
 pub async fn the_background_reconciler_runs_until_shutdown(db: TestDb) {
     let wx = Arc::new(FakeWechat::default());
-    db.ledger
+    db.book
         .record_order(&order("ORDER_4100", ALICE, 20, "Tea"))
         .await
         .unwrap();
@@ -226,7 +236,7 @@ pub async fn the_background_reconciler_runs_until_shutdown(db: TestDb) {
     db.set_now(T0 + 120);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = Reconciler::spawn(
-        db.ledger.clone(),
+        db.book.clone(),
         wx.clone(),
         std::time::Duration::from_millis(10),
         ReconcileSettings::default(),

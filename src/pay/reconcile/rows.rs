@@ -1,24 +1,33 @@
-//! One reconciliation step per claimed row: ask WeChat, then apply what it says through the
-//! same ledger use cases the callbacks use.
+//! One reconciliation step per leased row: ask WeChat, then hand the answer to the same use
+//! case the callbacks reach.
 
 use super::ReconcileSummary;
+use crate::pay::book::Book;
 use crate::pay::rules::is_paid_state;
-use crate::pay::service::{Notice, NoticeOutcome, WechatQueries};
+use crate::pay::service::{
+    Notice, NoticeOutcome, RefundState, ServiceError, TransferState, WechatQueries,
+};
 use crate::pay::types::{OutBillNo, OutRefundNo, OutTradeNo};
-use crate::store::error::retrying;
-use crate::store::{Ledger, StoreError};
+
+fn query<T>(object: T) -> Notice<T> {
+    Notice {
+        notification_id: None,
+        event_type: "QUERY".into(),
+        object,
+    }
+}
 
 pub(super) async fn order_row(
-    ledger: &Ledger,
+    book: &Book,
     wechat: &dyn WechatQueries,
     now: i64,
     key: &str,
     s: &mut ReconcileSummary,
-) -> Result<(), StoreError> {
-    let (Ok(no), Some(order)) = (
-        OutTradeNo::parse(key),
-        retrying!(ledger.load_order_plain(key))?,
-    ) else {
+) -> Result<(), ServiceError> {
+    let Ok(no) = OutTradeNo::parse(key) else {
+        return Ok(());
+    };
+    let Some(order) = book.find_order(&no).await? else {
         return Ok(());
     };
     s.orders_checked += 1;
@@ -35,12 +44,7 @@ pub(super) async fn order_row(
         .as_ref()
         .filter(|_| is_paid_state(state) || state == "USERPAYING")
     {
-        let notice = Notice {
-            notification_id: None,
-            event_type: "QUERY".into(),
-            object: tx.clone(),
-        };
-        match retrying!(ledger.apply_payment(&notice))? {
+        match book.payment_notified(&query(tx.clone())).await? {
             NoticeOutcome::Applied if is_paid_state(state) => s.orders_paid += 1,
             NoticeOutcome::Mismatch(_) => s.orders_mismatched += 1,
             _ => {}
@@ -60,22 +64,22 @@ pub(super) async fn order_row(
         s.errors += 1;
         return Ok(());
     }
-    if retrying!(ledger.close_pending(key))? {
+    if book.order_closed(&no).await? {
         s.orders_closed += 1;
     }
     Ok(())
 }
 
 pub(super) async fn refund_row(
-    ledger: &Ledger,
+    book: &Book,
     wechat: &dyn WechatQueries,
     key: &str,
     s: &mut ReconcileSummary,
-) -> Result<(), StoreError> {
-    let (Ok(no), Some(stored)) = (
-        OutRefundNo::parse(key),
-        retrying!(ledger.refund_by_no(key))?,
-    ) else {
+) -> Result<(), ServiceError> {
+    let Ok(no) = OutRefundNo::parse(key) else {
+        return Ok(());
+    };
+    let Some(stored) = book.find_refund(&no).await? else {
         return Ok(());
     };
     s.refunds_checked += 1;
@@ -84,24 +88,20 @@ pub(super) async fn refund_row(
             tracing::warn!(out_refund_no = %no, error = %e, "refund query failed");
             s.errors += 1;
         }
-        Ok(None) if stored.state == "RESERVED" => {
-            retrying!(ledger.reject_refund(key, "WeChat has no such refund"))?;
+        Ok(None) if stored.state == RefundState::Reserved => {
+            book.refund_rejected(&no, "WeChat has no such refund")
+                .await?;
             s.refunds_settled += 1;
         }
         Ok(None) => {}
-        Ok(Some(r)) if matches!(r.status.as_str(), "SUCCESS" | "CLOSED" | "ABNORMAL") => {
-            let notice = Notice {
-                notification_id: None,
-                event_type: "QUERY".into(),
-                object: r,
-            };
-            if retrying!(ledger.apply_refund(&notice))? == NoticeOutcome::Applied {
+        Ok(Some(r)) if RefundState::parse(&r.status).is_some_and(RefundState::is_result) => {
+            if book.refund_notified(&query(r)).await? == NoticeOutcome::Applied {
                 s.refunds_settled += 1;
             }
         }
         Ok(Some(r)) => {
-            if stored.state == "RESERVED" {
-                retrying!(ledger.accept_refund(&r))?;
+            if stored.state == RefundState::Reserved {
+                book.refund_accepted(&r).await?;
                 s.refunds_settled += 1;
             }
         }
@@ -110,13 +110,15 @@ pub(super) async fn refund_row(
 }
 
 pub(super) async fn transfer_row(
-    ledger: &Ledger,
+    book: &Book,
     wechat: &dyn WechatQueries,
     key: &str,
     s: &mut ReconcileSummary,
-) -> Result<(), StoreError> {
-    let (Ok(no), Some(stored)) = (OutBillNo::parse(key), retrying!(ledger.find_transfer(key))?)
-    else {
+) -> Result<(), ServiceError> {
+    let Ok(no) = OutBillNo::parse(key) else {
+        return Ok(());
+    };
+    let Some(stored) = book.find_transfer(&no).await? else {
         return Ok(());
     };
     s.transfers_checked += 1;
@@ -125,18 +127,14 @@ pub(super) async fn transfer_row(
             tracing::warn!(out_bill_no = %no, error = %e, "transfer query failed");
             s.errors += 1;
         }
-        Ok(None) if stored.state == "RECORDED" => {
-            retrying!(ledger.reject_transfer(key, "WeChat has no such transfer"))?;
+        Ok(None) if stored.state == TransferState::Recorded => {
+            book.transfer_rejected(&no, "WeChat has no such transfer")
+                .await?;
             s.transfers_settled += 1;
         }
         Ok(None) => {}
-        Ok(Some(bill)) if bill.state != stored.state => {
-            let notice = Notice {
-                notification_id: None,
-                event_type: "QUERY".into(),
-                object: bill,
-            };
-            if retrying!(ledger.apply_transfer(&notice))? == NoticeOutcome::Applied {
+        Ok(Some(bill)) if stored.state != bill.state.as_str() => {
+            if book.transfer_notified(&query(bill)).await? == NoticeOutcome::Applied {
                 s.transfers_settled += 1;
             }
         }
