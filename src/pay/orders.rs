@@ -12,6 +12,7 @@ use super::service::{OrderAdmission, OrderDraft, OrderState, Prepay, TradeType};
 use super::types::{AmountFen, FieldError, OutTradeNo};
 use crate::wechatpay::client::{Client, WechatError};
 use crate::wechatpay::crypto::{NONCE_LEN, random_alphanumeric};
+use crate::wechatpay::model::{OrderAmount, OrderBody, Payer};
 use crate::wechatpay::{api, invoke};
 
 /// A prepay is reused while younger than this (WeChat keeps it 2 hours; keep a margin).
@@ -162,26 +163,20 @@ impl Payments {
             description,
             &Value::Object(fingerprint_extra),
         );
-        let mut wx = Map::new();
-        wx.insert("appid".into(), appid.into());
-        wx.insert("mchid".into(), mchid.into());
-        wx.insert("description".into(), description.into());
-        wx.insert("out_trade_no".into(), out_trade_no.as_str().into());
-        wx.insert(
-            "time_expire".into(),
-            caller_expiry
-                .unwrap_or_else(|| rfc3339_cst(expires_at))
-                .into(),
-        );
-        wx.insert("notify_url".into(), notify_url.into());
-        wx.insert(
-            "amount".into(),
-            json!({ "total": amount.fen(), "currency": currency }),
-        );
-        if let Some(p) = &payer {
-            wx.insert("payer".into(), json!({ "openid": p }));
-        }
-        wx.extend(extra);
+        let wx = OrderBody {
+            appid: appid.into(),
+            mchid: mchid.into(),
+            description: description.into(),
+            out_trade_no: out_trade_no.to_string(),
+            time_expire: caller_expiry.unwrap_or_else(|| rfc3339_cst(expires_at)),
+            notify_url,
+            amount: OrderAmount {
+                total: amount.fen(),
+                currency: currency.into(),
+            },
+            payer: payer.clone().map(|openid| Payer { openid }),
+            extra,
+        };
         let draft = OrderDraft {
             out_trade_no,
             trade_type,
@@ -193,7 +188,7 @@ impl Payments {
             description: description.into(),
             expires_at,
             fingerprint,
-            request_body: Value::Object(wx).to_string(),
+            request_body: serde_json::to_string(&wx).expect("request bodies serialise"),
         };
         Ok((draft, payer))
     }

@@ -3,7 +3,7 @@
 //! amount is decided by the ledger, reserved before WeChat is called, and released only when
 //! WeChat definitively refuses.
 
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use super::error::PayError;
 use super::input::object;
@@ -13,6 +13,7 @@ use super::types::{AmountFen, OutRefundNo, OutTradeNo};
 use crate::config::RefundPolicy;
 use crate::wechatpay::api;
 use crate::wechatpay::client::WechatError;
+use crate::wechatpay::model::{RefundBody, RefundBodyAmount, body_bytes};
 
 /// Did WeChat definitively refuse (so nothing can have been refunded)? 4xx except 429.
 pub fn is_definitive_refusal(e: &WechatError) -> bool {
@@ -38,21 +39,19 @@ impl Payments {
             )
             .into());
         }
-        let mut wx = Map::new();
-        wx.insert("out_trade_no".into(), r.out_trade_no.clone().into());
-        wx.insert("out_refund_no".into(), r.out_refund_no.clone().into());
-        if let Some(reason) = object(body)?.opt_str("reason", 80)? {
-            wx.insert("reason".into(), reason.into());
-        }
-        if let Some(url) = &self.config.notify_refund_url {
-            wx.insert("notify_url".into(), url.clone().into());
-        }
-        wx.insert(
-            "amount".into(),
-            json!({ "refund": r.amount, "total": r.order_total, "currency": "CNY" }),
-        );
+        let wx = RefundBody {
+            out_trade_no: r.out_trade_no.clone(),
+            out_refund_no: r.out_refund_no.clone(),
+            reason: draft.reason.clone(),
+            notify_url: self.config.notify_refund_url.clone(),
+            amount: RefundBodyAmount {
+                refund: r.amount,
+                total: r.order_total,
+                currency: "CNY".into(),
+            },
+        };
         let request = api::CreateRefund {
-            body: Value::Object(wx).to_string().into_bytes(),
+            body: body_bytes(&wx),
         };
         let out_refund_no = OutRefundNo::parse(r.out_refund_no.clone())?;
         match client.execute(&request).await {
