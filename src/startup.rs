@@ -18,7 +18,7 @@ use crate::pay::payments::Payments;
 use crate::pay::port::LedgerStore;
 use crate::pay::reconcile::{ReconcileSettings, Reconciler};
 use crate::store::{Backend, Ledger};
-use crate::wechatpay::crypto::{Clock, SystemClock};
+use crate::wechatpay::clock::{Clock, SystemClock};
 
 /// How often the business-webhook dispatcher looks for due events.
 pub const DISPATCH_EVERY: Duration = Duration::from_secs(5);

@@ -113,12 +113,9 @@ pub async fn admin(
         "events" if caller.admin => events(&state, &body)
             .await
             .unwrap_or_else(IntoResponse::into_response),
-        "reconcile" | "events" => ApiError::new(
-            StatusCode::FORBIDDEN,
-            "ADMIN_REQUIRED",
-            format!("admin/{action} needs the admin credential"),
-        )
-        .into_response(),
+        "reconcile" | "events" => {
+            ApiError::from(state.pay.admin_required(&format!("admin/{action}"))).into_response()
+        }
         other => super::routes::unsupported(&format!("admin/{other}")).into_response(),
     }
 }

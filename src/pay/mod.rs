@@ -14,6 +14,7 @@ pub mod port;
 pub mod queries;
 pub mod reconcile;
 pub mod refunds;
+pub mod requests;
 pub mod rules;
 pub mod service;
 pub mod states;

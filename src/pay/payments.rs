@@ -7,13 +7,13 @@ use std::sync::Arc;
 use super::book::Book;
 use super::error::PayError;
 use super::input::Input;
+use super::requests::Repeated;
 use super::service::{Actor, OrderView, WechatQueries};
 use super::types::FieldError;
 use super::types::{OpenId, OutBillNo, OutRefundNo, OutTradeNo};
 use crate::config::{Config, Credentials};
 use crate::wechatpay::api;
 use crate::wechatpay::client::{Client, Signer, WechatError};
-use crate::wechatpay::crypto::Clock;
 use crate::wechatpay::keyring::KeyRing;
 use crate::wechatpay::model::{Refund, Transaction, TransferBill};
 
@@ -48,8 +48,6 @@ pub struct Payments {
     pub client: Option<Client>,
     /// Verification keys (shared with the client).
     pub keys: Arc<KeyRing>,
-    /// Injected clock.
-    pub clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for Payments {
@@ -89,7 +87,6 @@ impl Payments {
             book,
             client,
             keys,
-            clock,
         }
     }
 
@@ -150,13 +147,18 @@ impl Payments {
     /// (never forwarded). A caller may repeat the configured `appid` but not change it.
     pub fn request_appid(&self, input: Input<'_>) -> Result<&str, FieldError> {
         let use_service = input.opt_bool("useServiceAccount")?;
+        self.appid_for(use_service, &Repeated::read(input, "appid"))
+    }
+
+    /// The configured AppID for `useServiceAccount`, refusing any other `appid` the caller sent.
+    pub fn appid_for(&self, use_service: bool, sent: &Repeated) -> Result<&str, FieldError> {
         let appid = self.config.app_id_for(use_service).ok_or_else(|| {
             FieldError::new(
                 "useServiceAccount",
                 "is true but service_app_id is not configured",
             )
         })?;
-        input.must_equal_if_present("appid", appid, "the AppID comes from the configuration")?;
+        sent.must_equal(appid, "the AppID comes from the configuration")?;
         Ok(appid)
     }
 
@@ -164,24 +166,28 @@ impl Payments {
     pub fn require_admin(&self, caller: &Caller, what: &str) -> Result<(), PayError> {
         if caller.admin {
             Ok(())
-        } else if self.config.admin_token.is_none() {
-            Err(PayError::forbidden(
-                "ADMIN_REQUIRED",
-                format!(
-                    "{what} needs the admin credential, and PAY_COMMON_ADMIN_TOKEN is not configured"
-                ),
-            ))
         } else {
-            Err(PayError::forbidden(
-                "ADMIN_REQUIRED",
-                format!("{what} needs the admin credential"),
-            ))
+            Err(self.admin_required(what))
         }
     }
 
-    /// Unix seconds now.
+    /// The one refusal for a caller without the admin credential: `ADMIN_REQUIRED`, saying
+    /// whether the credential is configured at all.
+    pub fn admin_required(&self, what: &str) -> PayError {
+        let unset = if self.config.admin_token.is_none() {
+            ", and PAY_COMMON_ADMIN_TOKEN is not configured"
+        } else {
+            ""
+        };
+        PayError::forbidden(
+            "ADMIN_REQUIRED",
+            format!("{what} needs the admin credential{unset}"),
+        )
+    }
+
+    /// Unix seconds now, on the application's one clock (the book's).
     pub fn now(&self) -> i64 {
-        self.clock.now()
+        self.book.now()
     }
 }
 
