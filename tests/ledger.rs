@@ -71,6 +71,8 @@ conformance!(
     reconcile::reconciliation_pays_closes_and_settles_what_callbacks_missed,
     reconcile::two_reconcilers_never_process_the_same_row_twice,
     reconcile::the_background_reconciler_runs_until_shutdown,
+    reconcile::a_hanging_wechat_is_queried_a_few_rows_at_a_time,
+    reconcile::a_pass_out_of_time_leaves_the_rest_to_the_next_pass,
     dispatch::the_dispatcher_signs_retries_after_a_500_and_delivers_once,
     dispatch::two_dispatchers_deliver_each_event_once,
 );

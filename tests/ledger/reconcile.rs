@@ -79,6 +79,7 @@ pub async fn reconciliation_pays_closes_and_settles_what_callbacks_missed(db: Te
         transfers_checked: 2,
         transfers_settled: 2,
         errors: 0,
+        deferred: 0,
     };
     assert_eq!(s, expected);
     assert_eq!(order_view(&db, "ORDER_3001").await.state, OrderState::Paid);
@@ -254,5 +255,93 @@ pub async fn the_background_reconciler_runs_until_shutdown(db: TestDb) {
         wx.calls("query_order", "ORDER_4100"),
         1,
         "leased after the first pass"
+    );
+}
+
+/// Five pending orders, paid at WeChat, for the hanging-WeChat cases.
+async fn five_paid_orders(db: &TestDb, wx: &FakeWechat, prefix: &str) -> Vec<String> {
+    let numbers: Vec<String> = (0..5).map(|i| format!("{prefix}{i:02}")).collect();
+    for no in &numbers {
+        db.book
+            .record_order(&order(no, ALICE, 20, "Tea"))
+            .await
+            .unwrap();
+        wx.orders.lock().unwrap().insert(no.clone(), paid(no, 20));
+    }
+    db.set_now(T0 + 120);
+    numbers
+}
+
+pub async fn a_hanging_wechat_is_queried_a_few_rows_at_a_time(db: TestDb) {
+    let wx = Arc::new(FakeWechat::default());
+    let numbers = five_paid_orders(&db, &wx, "ORDER_HANG").await;
+    let gate = wx.hang();
+    let settings = ReconcileSettings {
+        concurrency: 4,
+        ..Default::default()
+    };
+    let (book, fake, now) = (db.book.clone(), wx.clone(), db.now());
+    let pass =
+        tokio::spawn(
+            async move { Reconciler::run_once(&book, fake.as_ref(), now, &settings).await },
+        );
+    // A sequential pass would wait at the gate with one query forever; this one has four out.
+    tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while wx.in_flight.load(std::sync::atomic::Ordering::SeqCst) < 4 {
+            let arrived = wx.arrived.notified();
+            if wx.in_flight.load(std::sync::atomic::Ordering::SeqCst) >= 4 {
+                break;
+            }
+            arrived.await;
+        }
+    })
+    .await
+    .expect("four queries in flight at once");
+    gate.add_permits(numbers.len());
+    let s = pass.await.unwrap();
+    assert_eq!((s.orders_checked, s.orders_paid, s.deferred), (5, 5, 0));
+    assert_eq!(
+        wx.max_in_flight.load(std::sync::atomic::Ordering::SeqCst),
+        4,
+        "never more than `concurrency` at once"
+    );
+    assert_eq!(db.events("order.paid").await.len(), 5);
+}
+
+pub async fn a_pass_out_of_time_leaves_the_rest_to_the_next_pass(db: TestDb) {
+    let wx = Arc::new(FakeWechat::default());
+    let numbers = five_paid_orders(&db, &wx, "ORDER_BUDGET").await;
+    let gate = wx.hang();
+    let settings = ReconcileSettings {
+        concurrency: 4,
+        pass_budget: std::time::Duration::from_millis(300),
+        ..Default::default()
+    };
+    // WeChat never answers: the pass still ends, having applied nothing, and gives the rows back.
+    let s = Reconciler::run_once(&db.book, wx.as_ref(), db.now(), &settings).await;
+    assert_eq!(
+        (s.orders_checked, s.orders_paid, s.errors, s.deferred),
+        (0, 0, 0, 5)
+    );
+    assert_eq!(
+        wx.total_calls(),
+        4,
+        "four queries were started and abandoned; the fifth never started"
+    );
+    for no in &numbers {
+        assert_eq!(order_view(&db, no).await.state, OrderState::Notpay);
+    }
+    // The leases were released: the very next pass (same moment) takes all five again.
+    gate.add_permits(numbers.len());
+    let again = Reconciler::run_once(
+        &db.book,
+        wx.as_ref(),
+        db.now(),
+        &ReconcileSettings::default(),
+    )
+    .await;
+    assert_eq!(
+        (again.orders_checked, again.orders_paid, again.deferred),
+        (5, 5, 0)
     );
 }
