@@ -164,3 +164,56 @@ async fn confirmed_transfer_callback_settles_the_ledger_once() {
         app.sim.deliveries()
     );
 }
+
+#[tokio::test]
+async fn a_hanging_wechat_costs_the_pass_its_timeouts_and_applies_nothing() {
+    let app = spawn(Opts {
+        deliver_callbacks: false,
+        extra: vec![
+            ("reconcileGraceSeconds", "0".into()),
+            ("wechatpayTimeoutMs", "500".into()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let numbers: Vec<String> = (0..5).map(|i| format!("ORDER_HANG_API{i}")).collect();
+    for no in &numbers {
+        assert_eq!(app.order(ALICE, no, 20).await.status, 200);
+        app.sim.pay(no).unwrap();
+    }
+    app.sim.inject(pay_common::simulator::FaultRule::new(
+        "query_by_out_trade_no",
+        pay_common::simulator::Fault::Hang,
+        5,
+    ));
+    let started = std::time::Instant::now();
+    let r = app
+        .post("/wx-pay/admin/reconcile", As::Admin, "{}".into())
+        .await;
+    // Not asserted (no timed assertions): four queries run at once, so about two timeouts.
+    eprintln!(
+        "reconcile pass over 5 hanging queries took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let summary = &r.payload()["reconcile"];
+    assert_eq!(
+        (
+            summary["orders_checked"].as_u64(),
+            summary["errors"].as_u64(),
+            summary["orders_paid"].as_u64(),
+            summary["deferred"].as_u64()
+        ),
+        (Some(5), Some(5), Some(0), Some(0)),
+        "{}",
+        r.body
+    );
+    assert!(app.sim.faults().is_empty(), "every query met the hang");
+    for no in &numbers {
+        assert_eq!(
+            app.view(no).await["state"],
+            "NOTPAY",
+            "nothing applied from a hung query"
+        );
+    }
+}
