@@ -23,8 +23,9 @@ use tokio::sync::Mutex;
 use super::AppState;
 use super::envelope::{ApiError, ok};
 use super::identity;
+use crate::pay::reconcile::{ReconcileSettings, Reconciler};
 use crate::pay::types::FieldError;
-use crate::store::{EventFilter, Ledger, ReconcileSettings, Reconciler};
+use crate::store::{EventFilter, Ledger};
 
 /// Header marking a scheduler's reconcile request (trigger mode).
 pub const TRIGGER_HEADER: &str = "x-pay-common-trigger";
@@ -53,13 +54,13 @@ fn ledger(state: &AppState) -> Result<&Ledger, ApiError> {
 /// One reconcile pass plus one event-dispatch pass (a cloud function is frozen between
 /// requests, so the timer is what drives both there).
 pub async fn run_reconcile(state: &AppState) -> Result<Value, ApiError> {
-    let ledger = ledger(state)?;
     let cfg = &state.pay.config;
     let settings = ReconcileSettings {
         grace_secs: cfg.reconcile_grace.as_secs() as i64,
         ..ReconcileSettings::default()
     };
-    let summary = Reconciler::run_once(ledger, &state.pay, state.pay.now(), &settings).await;
+    let pay = &state.pay;
+    let summary = Reconciler::run_once(&pay.book, pay, pay.now(), &settings).await;
     let events = match state.dispatcher() {
         Some(d) => Some(d.run_once(state.pay.now()).await.map_err(|e| {
             tracing::warn!(error = %e, "event dispatch failed");
@@ -132,10 +133,8 @@ pub async fn admin(
         PAYOUT_GRANT | PAYOUTS | PAYOUT_REVOKE if caller.admin => {
             payouts(&state, &action, &caller, &raw).await
         }
-        "reconcile" | "events" | PAYOUT_GRANT | PAYOUTS | PAYOUT_REVOKE => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "ADMIN_REQUIRED",
-            format!("admin/{action} needs the admin credential"),
+        "reconcile" | "events" | PAYOUT_GRANT | PAYOUTS | PAYOUT_REVOKE => Err(ApiError::from(
+            state.pay.admin_required(&format!("admin/{action}")),
         )),
         other => Err(super::routes::unsupported(&format!("admin/{other}"))),
     };

@@ -33,7 +33,7 @@ use envelope::ApiError;
 pub struct AppState {
     /// The orchestration handle.
     pub pay: Payments,
-    /// Which order service backs the service (`sqlite`, `postgres`, `mysql`, `memory`).
+    /// Which store backs the service (`sqlite`, `postgres`, `mysql`, or a custom port's name).
     pub store_kind: &'static str,
     /// The ledger, when the order service is the shipped one (admin routes need it).
     pub ledger: Option<crate::store::Ledger>,

@@ -182,15 +182,38 @@ pub enum ClaimAdmission {
     /// The guarded spend found nothing to spend: the allowance as it is now (`None`: no such
     /// allowance for this payee). Nothing was written.
     NotClaimable(Option<Allowance>),
+    /// The bill number was already recorded; what is stored under it, for `pay` to decide
+    /// (the same claim again, or a reuse). Nothing was written.
+    Recorded {
+        /// The stored bill's fingerprint.
+        fingerprint: String,
+        /// The stored WeChat request body.
+        request_body: String,
+        /// The claim the stored bill came from, if any.
+        link: Option<ClaimLink>,
+    },
+}
+
+/// What [`AllowanceStore::grant`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Granted {
+    /// A new allowance (`payout.granted` written).
+    New(Allowance),
+    /// The `grant_no` was already used; what is stored under it, for `pay` to compare.
+    Existing {
+        /// The stored allowance.
+        allowance: Allowance,
+        /// Its grant's fingerprint.
+        fingerprint: String,
+    },
 }
 
 /// Persistence of payout allowances. Each method is one atomic use case; every change writes
 /// its `payout.*` event to the outbox in the same transaction.
 #[async_trait]
 pub trait AllowanceStore: Send + Sync {
-    /// Stores a grant (`payout.granted`), or returns the earlier allowance of the same
-    /// `grant_no` when the content matches; different content → `Conflict` `GRANT_NO_USED`.
-    async fn grant(&self, draft: &GrantDraft) -> Result<Allowance, ServiceError>;
+    /// Stores a grant (`payout.granted`), or returns what is stored under the same `grant_no`.
+    async fn grant(&self, draft: &GrantDraft) -> Result<Granted, ServiceError>;
 
     /// One allowance by id.
     async fn allowance(&self, allowance_id: &str) -> Result<Option<Allowance>, ServiceError>;
@@ -207,8 +230,8 @@ pub trait AllowanceStore: Send + Sync {
 
     /// In one transaction: records the transfer bill, links it to the allowance and spends its
     /// amount with a guarded update (ACTIVE, not expired, enough left, same payee), writing
-    /// `payout.claimed`. A repeat of the same bill with the same content spends nothing and
-    /// returns the stored body; the same `out_bill_no` with other content → `Conflict`.
+    /// `payout.claimed`. A bill number already recorded spends nothing and returns what is
+    /// stored under it (`Recorded`).
     async fn claim(
         &self,
         allowance_id: &str,

@@ -212,7 +212,7 @@ impl Payments {
         let outcome = match kind {
             NotifyKind::Payment => {
                 let object: Transaction = parse(content)?;
-                self.orders
+                self.book
                     .payment_notified(&Notice {
                         notification_id: id,
                         event_type,
@@ -222,7 +222,7 @@ impl Payments {
             }
             NotifyKind::Refund => {
                 let object: Refund = parse(content)?;
-                self.orders
+                self.book
                     .refund_notified(&Notice {
                         notification_id: id,
                         event_type,
@@ -232,7 +232,7 @@ impl Payments {
             }
             NotifyKind::Transfer => {
                 let object: TransferBill = parse(content)?;
-                self.orders
+                self.book
                     .transfer_notified(&Notice {
                         notification_id: id,
                         event_type,

@@ -10,13 +10,15 @@
 use serde_json::{Value, json};
 
 use super::allowance::{
-    Allowance, AllowanceFilter, AllowanceState, AllowanceStore, ClaimAdmission,
+    Allowance, AllowanceFilter, AllowanceState, AllowanceStore, ClaimAdmission, ClaimLink, Granted,
 };
 use super::error::PayError;
 use super::input::object;
 use super::payments::{Caller, Payments};
 use super::payout_grant::grant_draft;
+use super::rules::number_reused;
 use super::service::{ServiceError, ServiceErrorKind};
+use super::service::{TransferAdmission, TransferDraft};
 use super::types::{AmountFen, FieldError, OutBillNo};
 use crate::wechatpay::crypto::random_alphanumeric;
 
@@ -38,7 +40,17 @@ impl Payments {
         self.require_admin(caller, "granting payouts")?;
         let store = self.allowance_store()?;
         let draft = grant_draft(object(body)?, self.now())?;
-        let allowance = store.grant(&draft).await?;
+        let allowance = match store.grant(&draft).await? {
+            Granted::New(a) => a,
+            Granted::Existing {
+                allowance,
+                fingerprint,
+            } if fingerprint == draft.fingerprint => allowance,
+            Granted::Existing { .. } => {
+                let no = draft.grant_no.as_deref().unwrap_or_default();
+                return Err(number_reused("GRANT_NO_USED", "grant_no", no, "grant").into());
+            }
+        };
         tracing::info!(allowance_id = %allowance.allowance_id, payee = %draft.openid.masked(), amount = allowance.amount, "payout granted");
         Ok(allowance.to_json(self.now()))
     }
@@ -178,6 +190,17 @@ impl Payments {
             ClaimAdmission::NotClaimable(now_stored) => {
                 return Err(claim_refusal(now_stored.as_ref(), amount, now));
             }
+            ClaimAdmission::Recorded {
+                fingerprint,
+                request_body,
+                link,
+            } => repeated_claim(
+                &allowance.allowance_id,
+                &draft,
+                fingerprint,
+                request_body,
+                link,
+            )?,
         };
         tracing::info!(allowance_id = %allowance.allowance_id, out_bill_no = %no, amount, payee = %me.masked(), "payout claimed");
         let mut data = self.send_transfer(&draft, admission).await?;
@@ -287,5 +310,37 @@ mod tests {
         let a = generate_out_bill_no(1_700_000_000);
         assert!(a.as_str().len() <= 32);
         assert_ne!(a, generate_out_bill_no(1_700_000_000));
+    }
+}
+
+/// A claim whose bill number was already recorded: the same claim again (resend the stored
+/// body), a bill that ended and gave its amount back (claim again with a new number), or a reuse.
+fn repeated_claim(
+    allowance_id: &str,
+    draft: &TransferDraft,
+    fingerprint: String,
+    request_body: String,
+    link: Option<ClaimLink>,
+) -> Result<TransferAdmission, ServiceError> {
+    let no = draft.out_bill_no.as_str();
+    let same = fingerprint == draft.fingerprint;
+    match link {
+        Some(l) if same && l.allowance_id == allowance_id && !l.restored => {
+            Ok(TransferAdmission::Existing { request_body })
+        }
+        Some(l) if same && l.restored => Err(ServiceError::new(
+            ServiceErrorKind::Conflict,
+            "OUT_BILL_NO_USED",
+            format!(
+                "out_bill_no {no} ended without payment and its amount went back to allowance {}; claim again with a new out_bill_no",
+                l.allowance_id
+            ),
+        )),
+        _ => Err(number_reused(
+            "OUT_BILL_NO_USED",
+            "out_bill_no",
+            no,
+            "transfer",
+        )),
     }
 }

@@ -11,8 +11,7 @@ use sqlx::AnyConnection;
 use super::rows::{int, opt_int, req_text};
 use super::{Ledger, StoreError};
 use crate::pay::allowance::{Allowance, ClaimAdmission, ClaimLink};
-use crate::pay::rules::number_reused;
-use crate::pay::service::{ServiceError, ServiceErrorKind, TransferAdmission, TransferDraft};
+use crate::pay::service::{TransferAdmission, TransferDraft};
 
 /// The payload of `payout.claimed` / `payout.restored`: the allowance and the bill.
 fn claim_event(a: &Allowance, now: i64, out_bill_no: &str, amount: i64) -> Value {
@@ -118,11 +117,11 @@ impl Ledger {
         Ok(ClaimAdmission::Admitted(TransferAdmission::New))
     }
 
-    /// The bill number exists: the same claim again (send the stored body), or a reuse.
+    /// The bill number exists: what is stored under it, for `pay` to decide.
     async fn repeat(
         &self,
         mut db: sqlx::Transaction<'static, sqlx::Any>,
-        allowance_id: &str,
+        _allowance_id: &str,
         d: &TransferDraft,
     ) -> Result<ClaimAdmission, StoreError> {
         let no = d.out_bill_no.as_str();
@@ -134,24 +133,11 @@ impl Ledger {
         .await?;
         let link = self.load_claim(&mut db, no).await?;
         db.commit().await?;
-        let same = req_text(&row, "fingerprint")? == d.fingerprint;
-        match link {
-            Some(l) if same && l.allowance_id == allowance_id && !l.restored => {
-                Ok(ClaimAdmission::Admitted(TransferAdmission::Existing {
-                    request_body: req_text(&row, "request_body")?,
-                }))
-            }
-            Some(l) if same && l.restored => Err(ServiceError::new(
-                ServiceErrorKind::Conflict,
-                "OUT_BILL_NO_USED",
-                format!(
-                    "out_bill_no {no} ended without payment and its amount went back to allowance {}; claim again with a new out_bill_no",
-                    l.allowance_id
-                ),
-            )
-            .into()),
-            _ => Err(number_reused("OUT_BILL_NO_USED", "out_bill_no", no, "transfer").into()),
-        }
+        Ok(ClaimAdmission::Recorded {
+            fingerprint: req_text(&row, "fingerprint")?,
+            request_body: req_text(&row, "request_body")?,
+            link,
+        })
     }
 
     /// Gives a failed bill's amount back to its allowance, once (`payout.restored`). Runs inside

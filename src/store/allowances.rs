@@ -8,7 +8,6 @@ use super::error::retrying;
 use super::rows::{int, opt_int, req_text, text};
 use super::{Ledger, StoreError};
 use crate::pay::allowance::*;
-use crate::pay::rules::number_reused;
 use crate::pay::service::{ServiceError, TransferDraft};
 use crate::pay::types::{OpenId, OutBillNo};
 
@@ -86,7 +85,7 @@ impl Ledger {
         self.load_allowance(&mut conn, "id", id).await
     }
 
-    async fn insert_grant(&self, d: &GrantDraft) -> Result<Allowance, StoreError> {
+    async fn insert_grant(&self, d: &GrantDraft) -> Result<Granted, StoreError> {
         let now = self.now();
         let mut db = self.begin().await?;
         let inserted = sqlx::query(&self.insert_ignore(
@@ -113,7 +112,7 @@ impl Ledger {
             self.insert_event(&mut db, "payout.granted", a.to_json(now))
                 .await?;
             db.commit().await?;
-            return Ok(a);
+            return Ok(Granted::New(a));
         }
         // Only grant_no can collide (the id is fresh): an idempotent repeat, or a reuse.
         let grant_no = d.grant_no.clone().unwrap_or_default();
@@ -124,10 +123,10 @@ impl Ledger {
         .fetch_one(&mut *db)
         .await?;
         db.commit().await?;
-        if req_text(&row, "fingerprint")? != d.fingerprint {
-            return Err(number_reused("GRANT_NO_USED", "grant_no", &grant_no, "grant").into());
-        }
-        allowance(&row)
+        Ok(Granted::Existing {
+            fingerprint: req_text(&row, "fingerprint")?,
+            allowance: allowance(&row)?,
+        })
     }
 
     async fn list_allowances(&self, f: &AllowanceFilter) -> Result<Vec<Allowance>, StoreError> {
@@ -191,7 +190,7 @@ impl Ledger {
 
 #[async_trait]
 impl AllowanceStore for Ledger {
-    async fn grant(&self, d: &GrantDraft) -> Result<Allowance, ServiceError> {
+    async fn grant(&self, d: &GrantDraft) -> Result<Granted, ServiceError> {
         Ok(retrying!(Ledger::insert_grant(self, d))?)
     }
 

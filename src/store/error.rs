@@ -1,5 +1,5 @@
-//! The ledger's one error type. Business refusals travel as [`ServiceError`]s unchanged;
-//! everything else becomes `ServiceError::storage` at the `OrderService` boundary.
+//! The ledger's one error type. The ledger refuses nothing (refusals are decided in `pay`), so
+//! every error becomes `ServiceError::storage` at the storage-port boundary.
 
 use crate::pay::service::ServiceError;
 
@@ -22,8 +22,6 @@ pub enum StoreError {
     },
     /// A stored value could not be read back (e.g. an unknown state name).
     Corrupt(String),
-    /// A business rule refused the request.
-    Refused(ServiceError),
 }
 
 impl StoreError {
@@ -80,7 +78,6 @@ impl std::fmt::Display for StoreError {
                 write!(f, "migration {version:04} failed: {source}")
             }
             Self::Corrupt(s) => write!(f, "corrupt ledger row: {s}"),
-            Self::Refused(e) => write!(f, "{e}"),
         }
     }
 }
@@ -89,7 +86,6 @@ impl std::error::Error for StoreError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Database(e) | Self::Migration { source: e, .. } => Some(e),
-            Self::Refused(e) => Some(e),
             Self::UnsupportedUrl(_) | Self::Corrupt(_) => None,
         }
     }
@@ -101,16 +97,9 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
-impl From<ServiceError> for StoreError {
-    fn from(e: ServiceError) -> Self {
-        Self::Refused(e)
-    }
-}
-
 impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Refused(e) => e,
             other if other.is_unavailable() => {
                 tracing::error!(error = %other, "ledger unavailable");
                 ServiceError::new(
@@ -152,12 +141,7 @@ mod tests {
     use crate::pay::service::ServiceErrorKind;
 
     #[test]
-    fn refusals_pass_through_and_failures_become_storage_errors() {
-        let refused = ServiceError::new(ServiceErrorKind::Conflict, "OUT_TRADE_NO_USED", "x");
-        assert_eq!(
-            ServiceError::from(StoreError::Refused(refused.clone())),
-            refused
-        );
+    fn failures_become_storage_errors() {
         let failed = ServiceError::from(StoreError::Corrupt("state".into()));
         assert_eq!(
             (failed.kind, failed.code),

@@ -1,7 +1,8 @@
-//! The persistent order ledger: [`Ledger`] implements [`crate::pay::service::OrderService`] on
-//! sqlx's `any` driver for SQLite, PostgreSQL and MySQL/MariaDB, chosen by the database URL.
-//! Every use case is one atomic, idempotent SQL transaction (status-guarded updates, unique
-//! keys); every state change writes an event row to the outbox in the same transaction.
+//! The persistent order ledger: [`Ledger`] implements the storage port
+//! [`crate::pay::port::LedgerStore`] on sqlx's `any` driver for SQLite, PostgreSQL and
+//! MySQL/MariaDB, chosen by the database URL. Every write is one atomic, idempotent SQL
+//! transaction (status-guarded updates, unique keys); every state change writes an event row to
+//! the outbox in the same transaction. It decides nothing: `pay::book` decides, this records.
 //!
 //! SQLite runs with WAL and a busy timeout, every write transaction starts with
 //! `BEGIN IMMEDIATE` (no read→write upgrade deadlocks between processes), and the pool holds a
@@ -19,7 +20,6 @@ mod migrate;
 pub mod open;
 mod orders;
 mod reads;
-pub mod reconcile;
 mod refunds;
 mod rows;
 mod service;
@@ -35,7 +35,6 @@ pub use dispatch::{DispatchSummary, EventDispatcher};
 pub use error::{STORE_UNAVAILABLE, StoreError};
 pub use events::{EventFilter, EventView};
 pub use open::StoreStatus;
-pub use reconcile::{ReconcileSettings, ReconcileSummary, Reconciler};
 pub use transfers::TransferView;
 
 /// Which SQL dialect a ledger speaks.
@@ -121,6 +120,11 @@ impl Ledger {
     /// Closes the pool (waits for connections to be returned).
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// The ledger's clock (the application's one clock: `Parts::ledger` hands it on).
+    pub fn clock(&self) -> Clock {
+        self.clock.clone()
     }
 
     fn now(&self) -> i64 {

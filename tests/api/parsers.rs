@@ -235,7 +235,6 @@ fn well_formed(path: &str, status: u16, body: &Value) -> Result<(), TestCaseErro
 
 fn opts() -> Opts {
     Opts {
-        ledger: true,
         extra: vec![("gatewayQueryBudgetPerMinute", "100000".into())],
         ..Default::default()
     }

@@ -10,7 +10,6 @@ use crate::support::*;
 
 async fn ledger_app(extra: Vec<(&'static str, String)>) -> TestApp {
     spawn(Opts {
-        ledger: true,
         extra,
         ..Default::default()
     })

@@ -263,7 +263,6 @@ async fn oversized_bodies_get_413_in_each_callers_format() {
 #[tokio::test]
 async fn admin_routes_refuse_bodies_that_are_not_json_objects() {
     let app = spawn(Opts {
-        ledger: true,
         ..Default::default()
     })
     .await;

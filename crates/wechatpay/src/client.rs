@@ -21,7 +21,7 @@ pub const USER_AGENT: &str = concat!(
 
 /// What WeChat answered with an error, kept as data.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ApiError {
+pub struct WechatRefusal {
     /// HTTP status.
     pub status: u16,
     /// WeChat's code, e.g. `ORDERPAID`, `PARAM_ERROR`.
@@ -40,7 +40,7 @@ pub struct ApiError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WechatError {
     /// WeChat answered with a non-2xx status.
-    Api(ApiError),
+    Api(WechatRefusal),
     /// No answer within the timeout.
     Timeout,
     /// Connection or protocol failure.
@@ -303,7 +303,7 @@ fn request_id(headers: &http::HeaderMap) -> Option<String> {
         .map(str::to_string)
 }
 
-fn api_error(status: u16, headers: &http::HeaderMap, raw: &[u8]) -> ApiError {
+fn api_error(status: u16, headers: &http::HeaderMap, raw: &[u8]) -> WechatRefusal {
     #[derive(serde::Deserialize, Default)]
     struct Body {
         #[serde(default)]
@@ -324,7 +324,7 @@ fn api_error(status: u16, headers: &http::HeaderMap, raw: &[u8]) -> ApiError {
     } else {
         body.message
     };
-    ApiError {
+    WechatRefusal {
         status,
         code,
         message,
