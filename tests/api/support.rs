@@ -8,7 +8,7 @@ use std::sync::Arc;
 use pay_common::config::Config;
 use pay_common::pay::memory::MemoryOrderService;
 use pay_common::pay::service::OrderService;
-use pay_common::simulator::{CallbackMode, Simulator, SimulatorConfig, SimulatorHandle};
+use pay_common::simulator::{CallbackMode, FaultRule, Simulator, SimulatorConfig, SimulatorHandle};
 use pay_common::startup::{Application, Parts};
 use pay_common::wechatpay::keys::{MerchantKey, PublicKey};
 use serde_json::{Value, json};
@@ -51,6 +51,8 @@ pub struct Opts {
     pub ledger: bool,
     /// The simulator signs callbacks with its platform certificate (a merchant mid-migration).
     pub certificate_callbacks: bool,
+    /// Faults armed in the simulator before the service starts.
+    pub sim_faults: Vec<FaultRule>,
 }
 
 impl Default for Opts {
@@ -64,6 +66,7 @@ impl Default for Opts {
             deliver_callbacks: true,
             ledger: false,
             certificate_callbacks: false,
+            sim_faults: vec![],
         }
     }
 }
@@ -115,6 +118,9 @@ pub async fn spawn(opts: Opts) -> TestApp {
     let sim = Simulator::start(sim_cfg, "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
+    for rule in opts.sim_faults {
+        sim.inject(rule);
+    }
     let mut vars: HashMap<&'static str, String> = HashMap::from([
         (
             "signMode",
