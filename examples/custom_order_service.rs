@@ -1,5 +1,7 @@
-//! A business that vetoes orders above a limit and records shipments, while the shipped ledger
-//! keeps doing the money bookkeeping: wrap the ledger, add your rule, delegate the rest.
+//! A business plugged into the money moments with `BusinessHooks`, while the shipped ledger
+//! keeps doing the bookkeeping. "Ship on paid" is one method; the veto is another. Every way a
+//! payment can arrive (pay callback, the query route, reconciliation after a lost callback)
+//! reaches `order_paid` exactly once.
 //!
 //!     cargo run --example custom_order_service     (same environment variables as `serve`)
 
@@ -7,22 +9,27 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use pay_common::config::Config;
-use pay_common::pay::service::*;
-use pay_common::pay::types::{OutBillNo, OutRefundNo, OutTradeNo};
+use pay_common::pay::hooks::BusinessHooks;
+use pay_common::pay::service::{OrderDraft, OrderView, ServiceError, ServiceErrorKind};
 use pay_common::startup::{Application, Parts, open_ledger, shutdown_signal};
-use pay_common::store::Ledger;
-use pay_common::wechatpay::model::{Refund, Transaction, TransferBill};
+use pay_common::wechatpay::model::Transaction;
 
 /// Orders above this many fen are refused before WeChat is ever called.
 const LIMIT_FEN: i64 = 100_000;
 
-struct Shop {
-    ledger: Ledger,
-}
+struct Shop;
 
 #[async_trait]
-impl OrderService for Shop {
-    async fn record_order(&self, d: &OrderDraft) -> Result<OrderAdmission, ServiceError> {
+impl BusinessHooks for Shop {
+    /// Runs after the order is PAID, once, whichever way the payment was found.
+    async fn order_paid(&self, order: &OrderView, _tx: &Transaction) {
+        // Your side effect goes here; for delivery that survives a crash, also consume the
+        // signed `order.paid` webhook event.
+        println!("ship order {}", order.out_trade_no);
+    }
+
+    /// A veto: nothing is recorded and WeChat never hears of the order.
+    async fn before_order(&self, d: &OrderDraft) -> Result<(), ServiceError> {
         if d.amount.fen() > LIMIT_FEN {
             let msg = format!("amount.total must be at most {LIMIT_FEN} fen in this shop");
             return Err(ServiceError::new(
@@ -31,63 +38,7 @@ impl OrderService for Shop {
                 msg,
             ));
         }
-        self.ledger.record_order(d).await
-    }
-    async fn order_placed(&self, d: &OrderDraft, p: &Prepay) -> Result<(), ServiceError> {
-        self.ledger.order_placed(d, p).await
-    }
-    async fn payment_notified(
-        &self,
-        n: &Notice<Transaction>,
-    ) -> Result<NoticeOutcome, ServiceError> {
-        let outcome = self.ledger.payment_notified(n).await?;
-        if outcome == NoticeOutcome::Applied && n.object.trade_state == "SUCCESS" {
-            // Your side effect goes here (better: consume the order.paid webhook event).
-            println!("ship order {}", n.object.out_trade_no);
-        }
-        Ok(outcome)
-    }
-    async fn order_closed(&self, no: &OutTradeNo) -> Result<(), ServiceError> {
-        self.ledger.order_closed(no).await
-    }
-    async fn reserve_refund(&self, d: &RefundDraft) -> Result<RefundAdmission, ServiceError> {
-        self.ledger.reserve_refund(d).await
-    }
-    async fn refund_accepted(&self, r: &Refund) -> Result<(), ServiceError> {
-        self.ledger.refund_accepted(r).await
-    }
-    async fn refund_rejected(&self, no: &OutRefundNo, why: &str) -> Result<(), ServiceError> {
-        self.ledger.refund_rejected(no, why).await
-    }
-    async fn refund_notified(&self, n: &Notice<Refund>) -> Result<NoticeOutcome, ServiceError> {
-        self.ledger.refund_notified(n).await
-    }
-    async fn record_transfer(&self, d: &TransferDraft) -> Result<TransferAdmission, ServiceError> {
-        self.ledger.record_transfer(d).await
-    }
-    async fn transfer_accepted(&self, b: &TransferBill) -> Result<(), ServiceError> {
-        self.ledger.transfer_accepted(b).await
-    }
-    async fn transfer_rejected(&self, no: &OutBillNo, why: &str) -> Result<(), ServiceError> {
-        self.ledger.transfer_rejected(no, why).await
-    }
-    async fn transfer_notified(
-        &self,
-        n: &Notice<TransferBill>,
-    ) -> Result<NoticeOutcome, ServiceError> {
-        self.ledger.transfer_notified(n).await
-    }
-    async fn find_order(&self, no: &OutTradeNo) -> Result<Option<OrderView>, ServiceError> {
-        self.ledger.find_order(no).await
-    }
-    async fn find_by_transaction_id(&self, id: &str) -> Result<Option<OrderView>, ServiceError> {
-        self.ledger.find_by_transaction_id(id).await
-    }
-    async fn find_refund(&self, no: &OutRefundNo) -> Result<Option<RefundRecord>, ServiceError> {
-        self.ledger.find_refund(no).await
-    }
-    async fn transfer_payee(&self, no: &OutBillNo) -> Result<Option<String>, ServiceError> {
-        self.ledger.transfer_payee(no).await
+        Ok(())
     }
 }
 
@@ -95,10 +46,8 @@ impl OrderService for Shop {
 async fn main() -> std::io::Result<()> {
     pay_common::telemetry::init();
     let config = Config::from_env();
-    let ledger = open_ledger(&config).await.map_err(std::io::Error::other)?;
-    // Keep the ledger for the admin routes (reconcile, events); the shop is the OrderService.
-    let mut parts = Parts::ledger(ledger.clone());
-    parts.orders = Arc::new(Shop { ledger });
+    let ledger = open_ledger(&config).map_err(std::io::Error::other)?;
+    let parts = Parts::ledger(ledger).with_hooks(Arc::new(Shop));
     let app = Application::build(config, parts).await?;
     println!("listening on {}", app.local_addr());
     app.run_until(shutdown_signal()).await

@@ -1,11 +1,13 @@
 //! `pay-common demo`: the whole payment loop on one machine, with simulated money. It starts the
 //! WeChat Pay simulator in-process with fresh test keys, the service on the embedded SQLite
 //! ledger, and prints copy-paste commands for each step: order as a Mini Program, pay, watch the
-//! callback turn the order PAID, refund, watch it turn REFUNDED.
+//! callback turn the order PAID, refund, watch it turn REFUNDED, then claim the payout allowance
+//! the demo granted the user and follow the transfer to SUCCESS.
 
 use std::collections::HashMap;
 
 use crate::config::Config;
+use crate::pay::payments::Caller;
 use crate::simulator::{CallbackMode, Simulator, SimulatorConfig, generate_api_v3_key};
 use crate::startup::{Application, Parts};
 use crate::store::Ledger;
@@ -110,6 +112,7 @@ pub async fn run(
         .await
         .map_err(|e| e.to_string())?;
     let app = Application::from_listener(listener, config, Parts::ledger(ledger));
+    grant_demo_payout(&app).await?;
     print!(
         "{}",
         instructions(&format!("http://{service}"), &sim.base_url(), &admin)
@@ -118,6 +121,29 @@ pub async fn run(
     let result = app.run_until(shutdown).await.map_err(|e| e.to_string());
     sim.shutdown().await;
     result
+}
+
+/// What the demo user may claim with the Mini Program's Claim button (fen).
+pub const DEMO_PAYOUT_FEN: i64 = 100;
+
+/// Grants the demo user a payout allowance, as a business backend would with
+/// `POST /wx-pay/admin/payout_grant`.
+async fn grant_demo_payout(app: &Application) -> Result<(), String> {
+    let admin = Caller {
+        openid: None,
+        admin: true,
+    };
+    let grant = serde_json::json!({
+        "openid": DEMO_OPENID,
+        "amount": DEMO_PAYOUT_FEN,
+        "transfer_remark": "演示奖励",
+        "grant_no": "demo-welcome",
+    });
+    app.payments()
+        .grant_payout(&admin, &grant)
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("demo payout allowance: {e}"))
 }
 
 /// 40 uppercase hex characters, like a merchant certificate serial.
@@ -133,6 +159,7 @@ fn instructions(service: &str, sim: &str, admin: &str) -> String {
         .map_or(0, |d| d.as_secs());
     let no = format!("DEMO{stamp}");
     let refund = format!("DEMOR{stamp}");
+    let bill = format!("DEMOPO{stamp}");
     let json = "-H 'content-type: application/json'";
     let user = format!("-H 'x-wx-openid: {DEMO_OPENID}'");
     let view = format!(
@@ -175,6 +202,25 @@ fn instructions(service: &str, sim: &str, admin: &str) -> String {
             view,
             "\"state\":\"REFUNDED\"",
         ),
+        (
+            "Claim the payout the demo granted this user (no admin credential; the allowance decides the amount):",
+            format!(
+                "curl -s -X POST {service}/wx-pay/wxpay_transfer {json} {user} -d '{{\"out_bill_no\":\"{bill}\"}}'"
+            ),
+            "\"package_info\"",
+        ),
+        (
+            "Confirm it as the payee would in wx.requestMerchantTransfer (simulator control API):",
+            format!("curl -s -X POST {sim}/sim/transfers/{bill}/confirm"),
+            "\"SUCCESS\"",
+        ),
+        (
+            "The payee follows the transfer to SUCCESS:",
+            format!(
+                "curl -s -X POST {service}/wx-pay/wxpay_transfer_bill_query {json} {user} -d '{{\"out_bill_no\":\"{bill}\"}}'"
+            ),
+            "\"state\":\"SUCCESS\"",
+        ),
     ];
     let mut out = String::new();
     out.push_str("\n==================================================================\n");
@@ -193,6 +239,9 @@ fn instructions(service: &str, sim: &str, admin: &str) -> String {
     out.push_str(&format!(
         "Console (orders, refunds, transfers, events, phone buttons), open in a browser:\n  {}\n\n",
         console_url(service, admin)
+    ));
+    out.push_str(&format!(
+        "Web page (H5 and Native pay, the code_url as a QR code), open in a browser:\n  {service}/console/web/\n\n"
     ));
     out
 }

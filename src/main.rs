@@ -85,9 +85,16 @@ fn runtime() -> tokio::runtime::Runtime {
 
 fn check_config() -> ExitCode {
     let config = Config::from_env();
-    let (report, ready) = pay_common::report::render(&config, |v| {
-        std::env::var(v).is_ok_and(|s| !s.trim().is_empty())
-    });
+    let url = config
+        .database_url
+        .clone()
+        .unwrap_or_else(pay_common::store::default_url);
+    let store = runtime().block_on(pay_common::store::open::check(&url));
+    let (report, ready) = pay_common::report::render(
+        &config,
+        |v| std::env::var(v).is_ok_and(|s| !s.trim().is_empty()),
+        &store,
+    );
     print!("{report}");
     if ready {
         ExitCode::SUCCESS
@@ -102,10 +109,10 @@ async fn serve() -> ExitCode {
     for p in &config.problems {
         tracing::warn!(var = p.var, problem = %p.message, "configuration");
     }
-    let ledger = match open_ledger(&config).await {
+    let ledger = match open_ledger(&config) {
         Ok(l) => l,
         Err(e) => {
-            tracing::error!(error = %e, "could not open the ledger (DATABASE_URL)");
+            tracing::error!(error = %e, "DATABASE_URL cannot be used");
             return ExitCode::FAILURE;
         }
     };

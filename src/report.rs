@@ -25,10 +25,21 @@ const CHECKED: &[&str] = &[
     "authTokenIdentity",
     "authJwksFile",
     "messageLanguage",
+    "maxBodyBytes",
+    "maxInFlight",
+    "bodyReadTimeoutSeconds",
+    "headerReadTimeoutSeconds",
+    "keepAliveIdleSeconds",
+    "gatewayQueryBudgetPerMinute",
 ];
 
-/// Renders the report; the second value is whether payments can be taken.
-pub fn render(config: &Config, is_set: impl Fn(&str) -> bool) -> (String, bool) {
+/// Renders the report; `store` is what opening the ledger said (see `store::open::check`).
+/// The second value is whether payments can be taken.
+pub fn render(
+    config: &Config,
+    is_set: impl Fn(&str) -> bool,
+    store: &Result<String, String>,
+) -> (String, bool) {
     let mut out = String::from("pay-common configuration check (values are never printed)\n\n");
     for var in CHECKED {
         let problems: Vec<_> = config.problems.iter().filter(|p| p.var == *var).collect();
@@ -47,13 +58,21 @@ pub fn render(config: &Config, is_set: impl Fn(&str) -> bool) -> (String, bool) 
             out.push_str(&format!("           {}\n", p.message));
         }
     }
-    let ready = config.can_take_payments();
+    let ready = config.can_take_payments() && store.is_ok();
     out.push_str(&format!(
         "\nWeChat Pay base URL: {}\n",
         config.wechatpay_base_url
     ));
+    match store {
+        Ok(state) => out.push_str(&format!("Ledger (DATABASE_URL): ok, {state}\n")),
+        Err(cause) => out.push_str(&format!(
+            "Ledger (DATABASE_URL): UNAVAILABLE, {cause}\n           (the service still starts, answers 503 STORE_UNAVAILABLE and reconnects in the background)\n"
+        )),
+    }
     if ready {
         out.push_str("Result: ready to take payments.\n");
+    } else if config.can_take_payments() {
+        out.push_str("Result: NOT ready — the ledger above must be reachable and writable.\n");
     } else {
         let n = config.blocking_problems().len();
         out.push_str(&format!(

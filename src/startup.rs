@@ -12,10 +12,13 @@ use tokio::task::JoinHandle;
 
 use crate::config::Config;
 use crate::http::{AppState, router};
+use crate::pay::book::Book;
+use crate::pay::hooks::{BusinessHooks, NoHooks};
 use crate::pay::payments::Payments;
-use crate::pay::service::OrderService;
-use crate::store::{Backend, Ledger, ReconcileSettings, Reconciler};
-use crate::wechatpay::crypto::{Clock, SystemClock};
+use crate::pay::port::LedgerStore;
+use crate::pay::reconcile::{ReconcileSettings, Reconciler};
+use crate::store::{Backend, Ledger};
+use crate::wechatpay::clock::{Clock, SystemClock};
 
 /// How often the business-webhook dispatcher looks for due events.
 pub const DISPATCH_EVERY: Duration = Duration::from_secs(5);
@@ -36,28 +39,38 @@ impl std::fmt::Debug for Application {
 
 /// What the application runs on, besides its configuration.
 pub struct Parts {
-    /// The order service.
-    pub orders: Arc<dyn OrderService>,
-    /// Its name for `/healthz`.
+    /// The storage port.
+    pub store: Arc<dyn LedgerStore>,
+    /// The business hooks (none by default).
+    pub hooks: Arc<dyn BusinessHooks>,
+    /// The store's name for `/healthz`.
     pub store_kind: &'static str,
-    /// The ledger, when the order service is the shipped one.
+    /// The ledger, when the store is the shipped one (the events routes and webhook need it).
     pub ledger: Option<Ledger>,
-    /// The clock (tests inject one).
+    /// The one clock (the ledger's, when it is the store).
     pub clock: Arc<dyn Clock>,
 }
 
 impl Parts {
-    /// A custom order service on the system clock (no ledger: admin routes answer 501).
-    pub fn new(orders: Arc<dyn OrderService>, store_kind: &'static str) -> Self {
+    /// Another implementation of the storage port, on the system clock (no ledger: the events
+    /// routes answer 501).
+    pub fn new(store: Arc<dyn LedgerStore>, store_kind: &'static str) -> Self {
         Self {
-            orders,
+            store,
+            hooks: Arc::new(NoHooks),
             store_kind,
             ledger: None,
             clock: Arc::new(SystemClock),
         }
     }
 
-    /// The shipped ledger as the order service.
+    /// The business's hooks on the money moments.
+    pub fn with_hooks(mut self, hooks: Arc<dyn BusinessHooks>) -> Self {
+        self.hooks = hooks;
+        self
+    }
+
+    /// The shipped ledger as the store.
     pub fn ledger(ledger: Ledger) -> Self {
         let kind = match ledger.backend() {
             Backend::Sqlite => "sqlite",
@@ -65,21 +78,25 @@ impl Parts {
             Backend::MySql => "mysql",
         };
         Self {
-            orders: Arc::new(ledger.clone()),
+            store: Arc::new(ledger.clone()),
+            hooks: Arc::new(NoHooks),
             store_kind: kind,
+            clock: ledger.clock(),
             ledger: Some(ledger),
-            clock: Arc::new(SystemClock),
         }
     }
 }
 
-/// Opens the ledger at `DATABASE_URL` (or the embedded SQLite default) and migrates it.
-pub async fn open_ledger(config: &Config) -> Result<Ledger, crate::store::StoreError> {
+/// The ledger at `DATABASE_URL` (or the embedded SQLite default), opened lazily: this never
+/// waits for the database. [`Application::run_until`] brings it up in the background; until
+/// then `/healthz` names the cause and WeChat-bound routes answer 503 `STORE_UNAVAILABLE`.
+/// Fails only when the URL itself is unusable.
+pub fn open_ledger(config: &Config) -> Result<Ledger, crate::store::StoreError> {
     let url = config
         .database_url
         .clone()
         .unwrap_or_else(crate::store::default_database_url);
-    Ledger::connect(&url).await
+    Ledger::open_lazy(&url)
 }
 
 impl Application {
@@ -93,7 +110,11 @@ impl Application {
     /// Uses an already bound listener (tests bind first so the simulator knows where to call back).
     pub fn from_listener(listener: TcpListener, config: Config, parts: Parts) -> Self {
         let in_flight = crate::http::limit::InFlight::new(config.max_in_flight);
-        let pay = Payments::new(Arc::new(config), parts.orders, parts.clock);
+        let book = Book::new(parts.store, parts.hooks, parts.clock);
+        let mut pay = Payments::new(Arc::new(config), book);
+        if let Some(ledger) = &parts.ledger {
+            pay = pay.with_allowances(Arc::new(ledger.clone()));
+        }
         let state = AppState {
             pay,
             store_kind: parts.store_kind,
@@ -122,15 +143,17 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let mut tasks: Vec<JoinHandle<()>> = Vec::new();
+        if let Some(ledger) = &self.state.ledger {
+            tasks.push(ledger.supervise(std::future::pending()));
+        }
         tasks.extend(self.start_certificate_refresh());
         tasks.extend(self.start_reconciler());
         if let Some(d) = self.state.dispatcher() {
             tasks.push(d.spawn(DISPATCH_EVERY, std::future::pending()));
         }
+        let limits = crate::http::serve::ConnectionLimits::from_config(&self.state.pay.config);
         let app = router(self.state);
-        let result = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let result = crate::http::serve::serve(self.listener, app, limits, shutdown).await;
         for task in tasks {
             task.abort();
         }
@@ -162,7 +185,6 @@ impl Application {
 
     /// In a long-lived process: a reconcile pass every `reconcileIntervalSeconds` (0 = off).
     fn start_reconciler(&self) -> Option<JoinHandle<()>> {
-        let ledger = self.state.ledger.clone()?;
         let pay = self.state.pay.clone();
         pay.client.as_ref()?;
         let every = pay.config.reconcile_interval;
@@ -173,9 +195,10 @@ impl Application {
             grace_secs: pay.config.reconcile_grace.as_secs() as i64,
             ..Default::default()
         };
+        let book = pay.book.clone();
         let wechat: Arc<dyn crate::pay::service::WechatQueries> = Arc::new(pay);
         Some(Reconciler::spawn(
-            ledger,
+            book,
             wechat,
             every,
             settings,

@@ -89,8 +89,8 @@ fn the_demos_printed_commands_work_verbatim() {
     }
     assert_eq!(
         steps.len(),
-        6,
-        "order, pay, paid, refund, complete, refunded:\n{text}"
+        9,
+        "order, pay, paid, refund, complete, refunded, claim, confirm, transfer SUCCESS:\n{text}"
     );
     for (cmd, expect) in steps {
         // Callbacks are asynchronous: a step may need a moment until the ledger shows it.
@@ -372,5 +372,30 @@ fn simulate_takes_its_flags_and_falls_back_to_the_service_variables() {
     assert!(
         text.contains("privateKey (generated merchant key"),
         "without key material a merchant key is generated:\n{text}"
+    );
+}
+
+#[test]
+fn check_config_names_an_unreachable_ledger_and_the_limits() {
+    let closed = free_port();
+    let url = format!("postgres://postgres@127.0.0.1:{closed}/ledger");
+    let (ok, report) = check_config(&[("DATABASE_URL", &url), ("bodyReadTimeoutSeconds", "0")]);
+    assert!(!ok, "{report}");
+    assert!(
+        report.contains("Ledger (DATABASE_URL): UNAVAILABLE, cannot connect")
+            && report.contains("refused"),
+        "{report}"
+    );
+    for var in [
+        "bodyReadTimeoutSeconds",
+        "headerReadTimeoutSeconds",
+        "keepAliveIdleSeconds",
+        "gatewayQueryBudgetPerMinute",
+    ] {
+        assert!(report.contains(var), "{var} not listed:\n{report}");
+    }
+    assert!(
+        report.contains("INVALID  bodyReadTimeoutSeconds"),
+        "{report}"
     );
 }

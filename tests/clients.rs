@@ -1,6 +1,8 @@
 //! The client examples and the console, run as users run them: `node --test` drives the Mini
-//! Program / WeDa pages verbatim against `pay-common demo` (see tests/clients/harness.mjs).
-//! Without node the test prints `SKIPPED: …` and passes, except under `CI=true`.
+//! Program / WeDa pages verbatim against `pay-common demo` (see tests/clients/harness.mjs), the
+//! console and the web page in headless chromium over WebDriver (tests/clients/webdriver.mjs), and
+//! checks the web page's QR encoder with zbarimg. Screenshots land in target/screenshots/.
+//! Without a tool the test prints `SKIPPED: …` and passes, except under `CI=true`.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -26,12 +28,22 @@ fn client_examples_run_verbatim_against_the_demo() {
         println!("SKIPPED: client example tests (node not found)");
         return;
     }
-    if !have("chromium", "--version") {
-        assert!(
-            !ci(),
-            "chromium is required under CI=true (apt-get install chromium)"
-        );
-        println!("SKIPPED: console browser test (chromium not found)");
+    for (tool, package, what) in [
+        ("chromium", "chromium", "console and web page browser tests"),
+        (
+            "chromedriver",
+            "chromium-driver",
+            "console and web page browser tests",
+        ),
+        ("zbarimg", "zbar-tools", "QR code decoding"),
+    ] {
+        if !have(tool, "--version") {
+            assert!(
+                !ci(),
+                "{tool} is required under CI=true (apt-get install {package})"
+            );
+            println!("SKIPPED: {what} ({tool} not found)");
+        }
     }
     let root = env!("CARGO_MANIFEST_DIR");
     let started = Instant::now();
@@ -40,6 +52,8 @@ fn client_examples_run_verbatim_against_the_demo() {
         .arg(format!("{root}/tests/clients/miniprogram.test.mjs"))
         .arg(format!("{root}/tests/clients/weda.test.mjs"))
         .arg(format!("{root}/tests/clients/console.test.mjs"))
+        .arg(format!("{root}/tests/clients/web.test.mjs"))
+        .arg(format!("{root}/tests/clients/qr.test.mjs"))
         .env("PAY_COMMON_BIN", env!("CARGO_BIN_EXE_pay-common"))
         .spawn()
         .expect("node starts");

@@ -1,8 +1,12 @@
-//! The ledger conformance suite: every case below runs unchanged against SQLite (a temp file),
-//! PostgreSQL (`postgres://postgres@127.0.0.1:5432`) and MariaDB/MySQL
-//! (`mysql://root@127.0.0.1:3306`), each on a database of its own that is dropped afterwards.
-//! An unreachable server prints `SKIPPED: …` and skips, unless `CI=true`, where it fails.
+//! The storage-port conformance suite: every case drives the money use cases (`pay::book::Book`)
+//! over an implementation of `pay::port::LedgerStore` and runs unchanged against every one that
+//! ships. Today that is the SQL ledger (`store::Ledger`) on SQLite (a temp file), PostgreSQL
+//! (`postgres://postgres@127.0.0.1:5432`) and MariaDB/MySQL (`mysql://root@127.0.0.1:3306`),
+//! each on a database of its own that is dropped afterwards. An unreachable server prints
+//! `SKIPPED: …` and skips, unless `CI=true`, where it fails.
 
+#[path = "ledger/allowances.rs"]
+mod allowances;
 #[path = "ledger/concurrency.rs"]
 mod concurrency;
 #[path = "ledger/dispatch.rs"]
@@ -69,6 +73,13 @@ conformance!(
     reconcile::reconciliation_pays_closes_and_settles_what_callbacks_missed,
     reconcile::two_reconcilers_never_process_the_same_row_twice,
     reconcile::the_background_reconciler_runs_until_shutdown,
+    reconcile::a_hanging_wechat_is_queried_a_few_rows_at_a_time,
+    reconcile::a_pass_out_of_time_leaves_the_rest_to_the_next_pass,
     dispatch::the_dispatcher_signs_retries_after_a_500_and_delivers_once,
     dispatch::two_dispatchers_deliver_each_event_once,
+    allowances::a_grant_is_stored_once_per_grant_no_with_one_event,
+    allowances::claims_spend_with_a_guard_and_record_the_bill_in_the_same_step,
+    allowances::twenty_concurrent_claims_never_exceed_the_allowance,
+    allowances::a_bill_that_fails_is_cancelled_or_is_rejected_gives_back_once,
+    allowances::revoked_and_expired_allowances_cannot_be_claimed_and_list_by_state,
 );

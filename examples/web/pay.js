@@ -6,6 +6,7 @@ const POLL_MS = 2000;
 const MAX_POLLS = 300; // stop following after ~10 minutes (the order expires anyway)
 let current = null; // { out_trade_no, order_token }
 let polls = 0;
+let following = 0; // the generation of the follow loop that may run
 
 const $ = (id) => document.getElementById(id);
 $('api').value = $('api').value || location.origin;
@@ -31,24 +32,31 @@ async function call(route, body) {
   return env.data?.data || env.data || {};
 }
 
-async function follow() {
-  if (!current) return;
+// Shows the order's trade_state from a query; answers it.
+async function showState(order) {
+  const d = await call('wxpay_query_order_by_out_trade_no', order);
+  const s = document.createElement('span');
+  s.className = d.trade_state;
+  s.textContent = order.out_trade_no + ': ' + d.trade_state;
+  $('state').replaceChildren(s);
+  return d.trade_state;
+}
+
+// Follows one order until it ends; `generation` stops a loop once a newer order replaced it.
+async function follow(order, generation) {
+  if (generation !== following || !current) return;
   try {
-    const d = await call('wxpay_query_order_by_out_trade_no', current);
-    $('state').innerHTML = '';
-    const s = document.createElement('span');
-    s.className = d.trade_state;
-    s.textContent = current.out_trade_no + ': ' + d.trade_state;
-    $('state').appendChild(s);
-    if (['SUCCESS', 'CLOSED', 'PAYERROR', 'REFUND', 'REVOKED'].includes(d.trade_state)) {
+    const state = await showState(order);
+    if (['SUCCESS', 'CLOSED', 'PAYERROR', 'REFUND', 'REVOKED'].includes(state)) {
       $('close').disabled = true;
+      $('qr').classList.add('hidden'); // a finished order's code must not be scanned again
       current = null;
       return;
     }
   } catch (e) {
     show('Query refused: ' + e.message + (e.error ? ' (' + e.error + ')' : ''), true);
   }
-  if (++polls < MAX_POLLS) setTimeout(follow, POLL_MS);
+  if (++polls < MAX_POLLS) setTimeout(() => follow(order, generation), POLL_MS);
 }
 
 $('form').addEventListener('submit', async (ev) => {
@@ -65,26 +73,39 @@ $('form').addEventListener('submit', async (ev) => {
     const d = await call(kind === 'h5' ? 'wxpay_order_h5' : 'wxpay_order_native', body);
     current = { out_trade_no, order_token: d.order_token };
     polls = 0;
+    following++;
     $('close').disabled = false;
     if (kind === 'native') {
+      // The code_url drawn as a QR code (qr.js: byte mode, level M) for WeChat's scanner.
+      PayQR.drawCanvas(PayQR.encode(d.code_url, { ecl: 'M' }), $('qr'), { scale: 6 });
+      $('qr').classList.remove('hidden');
       show('Scan with WeChat to pay (code_url):\n' + d.code_url);
     } else {
+      $('qr').classList.add('hidden');
       show('Open in the mobile browser to pay:\n' + d.h5_url);
     }
-    follow();
+    follow(current, following);
   } catch (e) {
     show('Order refused: ' + e.message + (e.error ? ' (' + e.error + ')' : ''), true);
   }
 });
 
 $('close').addEventListener('click', async () => {
-  if (!current) return;
+  const closing = current;
+  if (!closing) return;
   try {
-    await call('wxpay_close_order', current);
-    show('Closed ' + current.out_trade_no);
-    $('close').disabled = true;
-    current = null;
+    await call('wxpay_close_order', closing);
   } catch (e) {
     show('Close refused: ' + e.message + (e.error ? ' (' + e.error + ')' : ''), true);
+    return;
+  }
+  current = null; // stops the follow loop
+  $('close').disabled = true;
+  $('qr').classList.add('hidden');
+  show('Closed ' + closing.out_trade_no);
+  try {
+    await showState(closing); // the state line shows what WeChat now says (CLOSED)
+  } catch (e) {
+    show('Query refused: ' + e.message + (e.error ? ' (' + e.error + ')' : ''), true);
   }
 });

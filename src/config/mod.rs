@@ -119,6 +119,16 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// `maxInFlight`: requests processed at once before shedding with 503.
     pub max_in_flight: usize,
+    /// `bodyReadTimeoutSeconds`: a request body must arrive within this (else 408).
+    pub body_read_timeout: Duration,
+    /// `headerReadTimeoutSeconds`: request headers must arrive within this (else the connection
+    /// is closed); also bounds the wait for the next request on a kept-alive connection.
+    pub header_read_timeout: Duration,
+    /// `keepAliveIdleSeconds`: a kept-alive connection with no traffic is closed after this.
+    pub keep_alive_idle: Duration,
+    /// `gatewayQueryBudgetPerMinute`: WeChat queries that ciphertext-less gateway forwards may
+    /// cause per instance and minute (0 = none: such forwards are answered FAIL).
+    pub gateway_query_budget: u32,
     /// `consoleEnabled`: serve the local web console at `/console/` (behind the admin credential).
     pub console_enabled: bool,
     /// `consoleSimulator`: the console also offers the simulator's phone buttons (the demo sets it;

@@ -180,6 +180,10 @@ fn new_variables_have_documented_defaults() {
     assert_eq!(c.order_expiry, Duration::from_secs(600));
     assert_eq!(c.refund_policy, RefundPolicy::AdminOnly);
     assert_eq!(c.max_body_bytes, 64 * 1024);
+    assert_eq!(c.body_read_timeout, Duration::from_secs(10));
+    assert_eq!(c.header_read_timeout, Duration::from_secs(10));
+    assert_eq!(c.keep_alive_idle, Duration::from_secs(5));
+    assert_eq!(c.gateway_query_budget, 60);
     assert!(c.admin_token.is_none());
     let mut vars = complete();
     vars.insert("PAY_COMMON_ADMIN_TOKEN", "short".into());
@@ -221,6 +225,10 @@ const ALL_VARS: &[&str] = &[
     "certRefreshMinutes",
     "maxBodyBytes",
     "maxInFlight",
+    "bodyReadTimeoutSeconds",
+    "headerReadTimeoutSeconds",
+    "keepAliveIdleSeconds",
+    "gatewayQueryBudgetPerMinute",
     "authTokenIdentity",
     "authJwksFile",
     "messageLanguage",
@@ -261,6 +269,10 @@ fn odd_values_of_every_variable_never_panic_and_bounds_hold() {
             assert!(c.cert_refresh <= Duration::from_secs(7 * 24 * 3600 * 60));
             assert!((1024..=16 * 1024 * 1024).contains(&c.max_body_bytes));
             assert!((1..=100_000).contains(&c.max_in_flight));
+            assert!((1..=300).contains(&c.body_read_timeout.as_secs()));
+            assert!((1..=300).contains(&c.header_read_timeout.as_secs()));
+            assert!((1..=3600).contains(&c.keep_alive_idle.as_secs()));
+            assert!(c.gateway_query_budget <= 100_000);
             let addr = format!("{}:{}", c.host, c.port);
             assert!(
                 addr.parse::<std::net::SocketAddr>().is_ok(),
@@ -281,6 +293,10 @@ fn odd_values_of_every_variable_never_panic_and_bounds_hold() {
 fn odd_numbers_and_urls_are_named_by_variable() {
     for (var, odd) in [
         ("maxInFlight", "99999999999999999999999999"),
+        ("bodyReadTimeoutSeconds", "0"),
+        ("headerReadTimeoutSeconds", "301"),
+        ("keepAliveIdleSeconds", "soon"),
+        ("gatewayQueryBudgetPerMinute", "-1"),
         ("orderExpireMinutes", "0"),
         ("wechatpayTimeoutMs", "18446744073709551615"),
         ("wechatpayBaseUrl", "garbage"),

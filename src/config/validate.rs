@@ -376,6 +376,10 @@ pub(super) fn build(get: Get<'_>) -> Config {
     let cert_refresh = c.bounded(get, "certRefreshMinutes", 360, 1, 60 * 24 * 7);
     let max_body_bytes = c.bounded(get, "maxBodyBytes", 64 * 1024, 1024, 16 * 1024 * 1024) as usize;
     let max_in_flight = c.bounded(get, "maxInFlight", 256, 1, 100_000) as usize;
+    let body_read_timeout = c.bounded(get, "bodyReadTimeoutSeconds", 10, 1, 300);
+    let header_read_timeout = c.bounded(get, "headerReadTimeoutSeconds", 10, 1, 300);
+    let keep_alive_idle = c.bounded(get, "keepAliveIdleSeconds", 5, 1, 3600);
+    let gateway_query_budget = c.bounded(get, "gatewayQueryBudgetPerMinute", 60, 0, 100_000);
     let auth_token_identity = match get("authTokenIdentity").as_deref() {
         None | Some("on" | "true" | "1") => true,
         Some("off" | "false" | "0") => false,
@@ -410,7 +414,8 @@ pub(super) fn build(get: Get<'_>) -> Config {
         let ok = ["sqlite:", "postgres://", "postgresql://", "mysql://", "mariadb://"]
             .iter()
             .any(|p| u.starts_with(p))
-            && reqwest::Url::parse(u).is_ok();
+            && reqwest::Url::parse(u).is_ok()
+            && crate::store::open::url_problem(u).is_none();
         if !ok {
             c.push(
                 "DATABASE_URL",
@@ -474,6 +479,10 @@ pub(super) fn build(get: Get<'_>) -> Config {
         cert_refresh: Duration::from_secs(cert_refresh * 60),
         max_body_bytes,
         max_in_flight,
+        body_read_timeout: Duration::from_secs(body_read_timeout),
+        header_read_timeout: Duration::from_secs(header_read_timeout),
+        keep_alive_idle: Duration::from_secs(keep_alive_idle),
+        gateway_query_budget: gateway_query_budget as u32,
         console_enabled: flag(get, "consoleEnabled"),
         console_simulator: flag(get, "consoleSimulator"),
         message_language,

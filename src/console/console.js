@@ -34,6 +34,7 @@ async function post(path, body, headers) {
   if (!res.ok || (env.code !== undefined && env.code !== 0)) {
     const e = new Error(env.msg || ('HTTP ' + res.status));
     e.error = env.error;
+    e.status = res.status;
     throw e;
   }
   return env.data && env.data.data !== undefined ? env.data.data : env.data;
@@ -163,21 +164,90 @@ function renderEvents(events) {
   });
 }
 
+// Payout allowances (the payout-allowance API: admin/payouts, admin/payout_grant,
+// admin/payout_revoke). A server without that API answers the unknown-route error; the section
+// then says so and the rest of the console carries on.
+let payoutsAvailable = true;
+const ALLOWANCE_STATES = ['ACTIVE', 'EXHAUSTED', 'REVOKED', 'EXPIRED'];
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+function missingRoute(e) {
+  return e.status === 404 || e.error === 'UNSUPPORTED_ACTION' || e.error === 'NOT_FOUND';
+}
+
+function payoutsUnavailable(e) {
+  payoutsAvailable = false;
+  document.getElementById('payouts-body').classList.add('hidden');
+  document.getElementById('payouts-note').textContent =
+    'Payouts not available: this server has no payout-allowance API (admin/payouts answered ' + (e.error || 'HTTP ' + e.status) + ').';
+}
+
+// The allowance object as agreed; anything else is reported, not shown as a success.
+function allowance(a) {
+  const ok = a && typeof a === 'object' && /^pa_/.test(a.allowance_id) && typeof a.openid === 'string' &&
+    [a.amount, a.claimed, a.remaining].every(Number.isInteger) && ALLOWANCE_STATES.includes(a.state);
+  if (!ok) throw new Error('unexpected allowance in the answer: ' + JSON.stringify(a));
+  return a;
+}
+
 async function renderPayouts() {
+  if (!payoutsAvailable) return;
   const note = document.getElementById('payouts-note');
+  let d;
   try {
-    const d = await admin('/wx-pay/admin/payouts', {});
-    note.textContent = '';
-    fill('payouts', d.allowances || [], (tr, a) => {
-      cell(tr, a.allowance_id);
-      cell(tr, a.openid);
-      cell(tr, a.amount);
-      cell(tr, a.remaining);
-      cell(tr, a.state, 'state ' + a.state);
-      cell(tr, a.expires_at);
-    });
+    d = await admin('/wx-pay/admin/payouts', {});
   } catch (e) {
-    note.textContent = 'Payout allowances unavailable: ' + e.message;
+    if (missingRoute(e)) payoutsUnavailable(e);
+    else note.textContent = 'Payout allowances: ' + e.message;
+    return;
+  }
+  if (!d || !Array.isArray(d.allowances)) {
+    note.textContent = 'Payout allowances: unexpected answer ' + JSON.stringify(d);
+    return;
+  }
+  note.textContent = d.allowances.length ? '' : 'No allowances yet: grant one below.';
+  fill('payouts', d.allowances, (tr, a) => {
+    cell(tr, a.allowance_id);
+    cell(tr, a.openid);
+    cell(tr, a.amount);
+    cell(tr, a.claimed);
+    cell(tr, a.remaining);
+    cell(tr, a.state, 'state ' + a.state);
+    cell(tr, a.transfer_remark);
+    cell(tr, a.expires_at);
+    cell(tr, a.created_at);
+    const td = cell(tr, '');
+    if (a.state === 'ACTIVE') {
+      button(td, 'Revoke', async () => {
+        const r = allowance(await admin('/wx-pay/admin/payout_revoke', { allowance_id: a.allowance_id }));
+        if (r.state !== 'REVOKED') throw new Error('the allowance is ' + r.state + ' after revoking');
+        show('Revoked ' + r.allowance_id + ' (' + r.claimed + ' of ' + r.amount + ' fen were claimed)');
+      }, 'revoke');
+    }
+  });
+}
+
+async function grant(ev) {
+  ev.preventDefault();
+  const amount = Number(document.getElementById('grant-amount').value);
+  const expires = document.getElementById('grant-expires').value.trim();
+  const remark = document.getElementById('grant-remark').value.trim();
+  if (!Number.isInteger(amount) || amount < 1) return show('Grant: amount must be a whole number of fen, at least 1', true);
+  if (expires && !RFC3339.test(expires)) return show('Grant: expires at must be an RFC 3339 time such as 2030-01-01T00:00:00+08:00', true);
+  const body = { openid: document.getElementById('grant-openid').value.trim(), amount };
+  if (remark) body.transfer_remark = remark;
+  if (expires) body.expires_at = expires;
+  const submit = document.getElementById('grant-submit');
+  submit.disabled = true;
+  try {
+    const a = allowance(await admin('/wx-pay/admin/payout_grant', body));
+    show('Granted ' + a.allowance_id + ': ' + a.amount + ' fen to ' + a.openid + ' (' + a.state + ')');
+    await refresh();
+  } catch (e) {
+    if (missingRoute(e)) payoutsUnavailable(e);
+    show('Grant refused: ' + e.message, true);
+  } finally {
+    submit.disabled = false;
   }
 }
 
@@ -247,6 +317,7 @@ document.getElementById('login').addEventListener('submit', (ev) => {
   start();
 });
 document.getElementById('order-form').addEventListener('submit', placeOrder);
+document.getElementById('grant-form').addEventListener('submit', grant);
 document.getElementById('reconcile').addEventListener('click', async () => {
   try {
     const r = await admin('/wx-pay/admin/reconcile', {});

@@ -8,6 +8,10 @@
 //! always serves it; `serve` only with `consoleEnabled=true`. The page itself holds nothing;
 //! every data call needs the admin credential (`x-pay-common-admin-token`), which the page takes
 //! from the URL fragment `#token=…` (a fragment never reaches a server or a log) or asks for.
+//!
+//! In the demo (`consoleSimulator`) it also serves the web example `examples/web/` (H5 and Native
+//! pay with the `code_url` drawn as a QR code) at `/console/web/`, on the service's own origin so
+//! it needs no CORS set-up; that page uses no credential (it follows its order by `order_token`).
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -24,6 +28,9 @@ use crate::store::EventFilter;
 
 const INDEX_HTML: &str = include_str!("index.html");
 const CONSOLE_JS: &str = include_str!("console.js");
+const WEB_INDEX_HTML: &str = include_str!("../../examples/web/index.html");
+const WEB_PAY_JS: &str = include_str!("../../examples/web/pay.js");
+const WEB_QR_JS: &str = include_str!("../../examples/web/qr.js");
 /// How many rows of each kind the console lists.
 const LIST_LIMIT: i64 = 200;
 
@@ -36,6 +43,13 @@ pub fn router() -> Router<AppState> {
         )
         .route("/console/", get(index))
         .route("/console/console.js", get(script))
+        .route(
+            "/console/web",
+            get(|| async { Redirect::permanent("/console/web/") }),
+        )
+        .route("/console/web/", get(web_index))
+        .route("/console/web/pay.js", get(web_pay_js))
+        .route("/console/web/qr.js", get(web_qr_js))
         .route("/console/api/info", post(info))
         .route("/console/api/state", post(state))
         .route("/console/api/sim/{kind}/{no}/{action}", post(simulate))
@@ -117,6 +131,34 @@ async fn script(State(state): State<AppState>) -> Response {
         Ok(()) => page("text/javascript; charset=utf-8", CONSOLE_JS),
         Err(e) => e.into_response(),
     }
+}
+
+/// The web example, only in the demo (the console on, with the simulator).
+fn web_page(state: &AppState, content_type: &'static str, body: &'static str) -> Response {
+    if let Err(e) = enabled(state) {
+        return e.into_response();
+    }
+    if !state.pay.config.console_simulator {
+        return ApiError::new(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            "the web example is served only by pay-common demo (consoleSimulator=true); host examples/web/ yourself",
+        )
+        .into_response();
+    }
+    page(content_type, body)
+}
+
+async fn web_index(State(state): State<AppState>) -> Response {
+    web_page(&state, "text/html; charset=utf-8", WEB_INDEX_HTML)
+}
+
+async fn web_pay_js(State(state): State<AppState>) -> Response {
+    web_page(&state, "text/javascript; charset=utf-8", WEB_PAY_JS)
+}
+
+async fn web_qr_js(State(state): State<AppState>) -> Response {
+    web_page(&state, "text/javascript; charset=utf-8", WEB_QR_JS)
 }
 
 async fn info(State(state): State<AppState>, headers: HeaderMap) -> Response {

@@ -1,5 +1,7 @@
-//! Admin routes: `POST /wx-pay/admin/reconcile` (also reached by the CloudBase timer trigger)
-//! and `POST /wx-pay/admin/events` (the outbox and its delivery state).
+//! Admin routes: `POST /wx-pay/admin/reconcile` (also reached by the CloudBase timer trigger),
+//! `POST /wx-pay/admin/events` (the outbox and its delivery state), and the payout allowances:
+//! `admin/payout_grant`, `admin/payouts`, `admin/payout_revoke` (use cases in `pay::payouts`).
+//! Every refusal's `msg` goes through the message catalogue (Chinese by default).
 //!
 //! The timer trigger cannot carry the admin credential, so reconcile also runs in "trigger mode"
 //! without one: the SCF timer event body (`"Type": "Timer"`) or the header
@@ -11,6 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -20,7 +23,9 @@ use tokio::sync::Mutex;
 use super::AppState;
 use super::envelope::{ApiError, ok};
 use super::identity;
-use crate::store::{EventFilter, Ledger, ReconcileSettings, Reconciler};
+use crate::pay::reconcile::{ReconcileSettings, Reconciler};
+use crate::pay::types::FieldError;
+use crate::store::{EventFilter, Ledger};
 
 /// Header marking a scheduler's reconcile request (trigger mode).
 pub const TRIGGER_HEADER: &str = "x-pay-common-trigger";
@@ -49,13 +54,13 @@ fn ledger(state: &AppState) -> Result<&Ledger, ApiError> {
 /// One reconcile pass plus one event-dispatch pass (a cloud function is frozen between
 /// requests, so the timer is what drives both there).
 pub async fn run_reconcile(state: &AppState) -> Result<Value, ApiError> {
-    let ledger = ledger(state)?;
     let cfg = &state.pay.config;
     let settings = ReconcileSettings {
         grace_secs: cfg.reconcile_grace.as_secs() as i64,
         ..ReconcileSettings::default()
     };
-    let summary = Reconciler::run_once(ledger, &state.pay, state.pay.now(), &settings).await;
+    let pay = &state.pay;
+    let summary = Reconciler::run_once(&pay.book, pay, pay.now(), &settings).await;
     let events = match state.dispatcher() {
         Some(d) => Some(d.run_once(state.pay.now()).await.map_err(|e| {
             tracing::warn!(error = %e, "event dispatch failed");
@@ -78,14 +83,17 @@ pub async fn triggered(state: &AppState) -> Response {
         if let Some(t) = *last
             && t.elapsed() < TRIGGER_MIN_GAP
         {
-            let msg = format!("skipped: ran {}s ago", t.elapsed().as_secs());
+            let msg = super::messages::reconcile_skipped(
+                t.elapsed().as_secs(),
+                state.pay.config.message_language,
+            );
             return axum::Json(json!({ "code": 0, "msg": msg, "data": null })).into_response();
         }
         *last = Some(Instant::now());
     }
     match run_reconcile(state).await {
         Ok(v) => ok(200, Some(v)),
-        Err(e) => e.into_response(),
+        Err(e) => super::localized(state, e),
     }
 }
 
@@ -94,49 +102,83 @@ pub async fn admin(
     State(state): State<AppState>,
     axum::extract::Path(action): axum::extract::Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let lang = state.pay.config.message_language;
+    let refuse = |e: ApiError| super::messages::localize(e, lang).into_response();
+    // A body that is not a JSON object is refused, never read as "no filter".
+    let raw = match body.map_err(super::body_error) {
+        Ok(b) => b,
+        Err(e) => return refuse(e),
+    };
+    let body = match super::json_body(&raw) {
+        Ok(v) => v,
+        Err(e) => return refuse(e),
+    };
     let caller = match identity::caller(&headers, &state.pay.config, state.pay.now()) {
         Ok(c) => c,
-        Err(e) => return e.into_response(),
+        Err(e) => return refuse(e),
     };
+    if matches!(action.as_str(), "reconcile" | "events")
+        && let Err(e) = state.store_gate()
+    {
+        return refuse(e);
+    }
     let trigger = headers.get(TRIGGER_HEADER).and_then(|v| v.to_str().ok()) == Some("reconcile")
         || is_timer_event(&body);
-    match action.as_str() {
-        "reconcile" if caller.admin => run_reconcile(&state)
-            .await
-            .map(|v| ok(200, Some(v)))
-            .unwrap_or_else(IntoResponse::into_response),
-        "reconcile" if trigger => triggered(&state).await,
-        "events" if caller.admin => events(&state, &body)
-            .await
-            .unwrap_or_else(IntoResponse::into_response),
-        "reconcile" | "events" => ApiError::new(
-            StatusCode::FORBIDDEN,
-            "ADMIN_REQUIRED",
-            format!("admin/{action} needs the admin credential"),
-        )
-        .into_response(),
-        other => super::routes::unsupported(&format!("admin/{other}")).into_response(),
-    }
+    let result = match action.as_str() {
+        "reconcile" if caller.admin => run_reconcile(&state).await.map(|v| ok(200, Some(v))),
+        "reconcile" if trigger => return triggered(&state).await,
+        "events" if caller.admin => events(&state, &body).await,
+        PAYOUT_GRANT | PAYOUTS | PAYOUT_REVOKE if caller.admin => {
+            payouts(&state, &action, &caller, &raw).await
+        }
+        "reconcile" | "events" | PAYOUT_GRANT | PAYOUTS | PAYOUT_REVOKE => Err(ApiError::from(
+            state.pay.admin_required(&format!("admin/{action}")),
+        )),
+        other => Err(super::routes::unsupported(&format!("admin/{other}"))),
+    };
+    result.unwrap_or_else(|e| super::localized(&state, e))
+}
+
+/// Grants a payout allowance.
+pub const PAYOUT_GRANT: &str = "payout_grant";
+/// Lists payout allowances.
+pub const PAYOUTS: &str = "payouts";
+/// Revokes a payout allowance.
+pub const PAYOUT_REVOKE: &str = "payout_revoke";
+
+async fn payouts(
+    state: &AppState,
+    action: &str,
+    caller: &crate::pay::payments::Caller,
+    raw: &Bytes,
+) -> Result<Response, ApiError> {
+    ledger(state)?;
+    let body = super::json_body(raw)?;
+    let pay = &state.pay;
+    let data = match action {
+        PAYOUT_GRANT => pay.grant_payout(caller, &body).await,
+        PAYOUTS => pay.list_payouts(caller, &body).await,
+        _ => pay.revoke_payout(caller, &body).await,
+    }?;
+    Ok(ok(200, Some(data)))
 }
 
 async fn events(state: &AppState, body: &Value) -> Result<Response, ApiError> {
+    // A filter of the wrong type is refused, never dropped (which would list every event).
+    let input = crate::pay::input::object(body)?;
+    let limit = match input.get("limit") {
+        None => 100,
+        Some(v) => v
+            .as_i64()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| FieldError::new("limit", "must be a whole number from 1 to 1000"))?,
+    };
     let filter = EventFilter {
-        event_type: body
-            .get("event_type")
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        undelivered_only: body
-            .get("undelivered_only")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
-        limit: body
-            .get("limit")
-            .and_then(Value::as_i64)
-            .unwrap_or(100)
-            .clamp(1, 1000),
+        event_type: input.opt_str("event_type", 64)?.map(str::to_string),
+        undelivered_only: input.opt_bool("undelivered_only")?,
+        limit,
     };
     let list = ledger(state)?.events(&filter).await.map_err(|e| {
         tracing::error!(error = %e, "listing events failed");

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use serde_json::Value;
 
 use super::envelope::callback_answer;
+use super::messages::callback_message;
 use crate::pay::callbacks::CallbackError;
 use crate::pay::payments::Payments;
 use crate::wechatpay::crypto::HEADER_SIGNATURE;
@@ -43,5 +44,10 @@ pub async fn handle(pay: &Payments, headers: &HeaderMap, body: &Bytes) -> Respon
     if let Err(e) = &result {
         tracing::warn!(status = e.status, reason = %e.message, integration, "callback answered FAIL");
     }
-    callback_answer(result.map(|_| ()).map_err(|e| (e.status, e.message)))
+    let lang = pay.config.message_language;
+    callback_answer(
+        result
+            .map(|_| ())
+            .map_err(|e| (e.status, callback_message(e.status, &e.message, lang))),
+    )
 }

@@ -85,6 +85,9 @@ impl From<PayError> for ApiError {
                     ServiceErrorKind::Forbidden => S::FORBIDDEN,
                     ServiceErrorKind::NotFound => S::NOT_FOUND,
                     ServiceErrorKind::Conflict => S::CONFLICT,
+                    ServiceErrorKind::Unavailable if s.code == crate::store::STORE_UNAVAILABLE => {
+                        return crate::http::store_unavailable("the database did not answer");
+                    }
                     ServiceErrorKind::Unavailable => {
                         tracing::error!(error = %s, "order service failure");
                         return Self::new(

@@ -44,9 +44,30 @@ fn unauthenticated(msg: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", msg)
 }
 
+/// An identity header sent twice is ambiguous (which one did the platform inject?): refused.
+fn refuse_duplicates(headers: &HeaderMap) -> Result<(), ApiError> {
+    let names = [
+        OPENID_HEADER,
+        ADMIN_HEADER,
+        axum::http::header::AUTHORIZATION.as_str(),
+    ];
+    match names
+        .iter()
+        .find(|n| headers.get_all(**n).iter().nth(1).is_some())
+    {
+        None => Ok(()),
+        Some(name) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "DUPLICATE_HEADER",
+            format!("the {name} header must appear at most once"),
+        )),
+    }
+}
+
 /// Establishes the caller. A wrong admin credential or a bad token is an error, not a silent
 /// downgrade. `now` is Unix seconds (for `exp`).
 pub fn caller(headers: &HeaderMap, config: &Config, now: i64) -> Result<Caller, ApiError> {
+    refuse_duplicates(headers)?;
     let header_openid = match header(headers, OPENID_HEADER) {
         None => None,
         Some(v) => Some(

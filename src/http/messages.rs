@@ -33,6 +33,7 @@ const RULES: &[(&str, &str)] = &[
     ("must be an object or array", "必须为对象或数组"),
     ("must be a JSON object", "必须为 JSON 对象"),
     ("must be CNY", "必须为 CNY"),
+    (super::text::RULE, "不能包含控制字符（如 NUL）"),
 ];
 
 fn field_zh(field: &str, rule: &str) -> String {
@@ -44,6 +45,11 @@ fn field_zh(field: &str, rule: &str) -> String {
         "out_bill_no" => "（商户转账单号）",
         "transfer_amount" => "（转账金额）",
         "openid" | "payer.openid" => "（用户 openid）",
+        "amount" => "（金额，单位：分）",
+        "allowance_id" => "（转账额度编号）",
+        "grant_no" => "（额度发放单号）",
+        "expires_at" => "（额度过期时间）",
+        "transfer_remark" => "（转账备注）",
         _ => "",
     };
     match RULES.iter().find(|(en, _)| rule == *en) {
@@ -82,8 +88,24 @@ fn code_zh(code: &str, detail: &str) -> Option<String> {
         "UPSTREAM_BAD_RESPONSE" => "无法解析微信支付的应答",
         "INTERNAL" => "服务内部错误，已记录日志，请稍后重试",
         "BUSY" => "服务繁忙，请稍后重试",
+        "STORE_UNAVAILABLE" => "订单数据库暂时不可用，请稍后使用相同单号重试",
+        "BODY_TIMEOUT" => "请求体未在规定时间内传完，请检查网络后重试",
+        "METHOD_NOT_ALLOWED" => "请求方法不被支持，请使用 Allow 响应头列出的方法",
+        "DUPLICATE_HEADER" => "请求头重复，身份相关的请求头只能出现一次",
         "ORDERPAID" => "订单已支付",
         "ORDER_CLOSED" => "订单已关闭，请使用新的商户订单号重新下单",
+        "NO_ALLOWANCE" => {
+            "当前用户没有可领取的转账额度：商家需先在服务端用管理员凭证调用 POST /wx-pay/admin/payout_grant 为该用户发放额度；已撤销、已过期或已领完的额度不能再领取"
+        }
+        "ALLOWANCE_EXCEEDED" => {
+            "领取金额超过了剩余额度，请减小 transfer_amount，或不传该字段以领取全部剩余额度"
+        }
+        "GRANT_NO_USED" => "grant_no 已用于另一笔内容不同的额度发放，请换一个新的 grant_no",
+        "OUT_BILL_NO_USED" => "商户转账单号 out_bill_no 已被使用，请换一个新的单号",
+        "NO_LEDGER" => {
+            "该功能需要服务自带的账本数据库（DATABASE_URL），当前服务使用的是自定义订单服务"
+        }
+        "STORAGE_ERROR" => "账本数据库暂时不可用，已记录日志，请稍后重试",
         _ => return None,
     };
     Some(s.to_string())
@@ -101,6 +123,29 @@ pub fn localize(mut e: ApiError, lang: Language) -> ApiError {
         (None, None) => format!("微信支付拒绝了请求（{}）：{}", e.error, e.msg),
     };
     e
+}
+
+/// The `msg` of a reconcile trigger that came too soon after the last run.
+pub fn reconcile_skipped(secs_ago: u64, lang: Language) -> String {
+    let en = format!("skipped: ran {secs_ago}s ago");
+    match lang {
+        Language::En => en,
+        Language::Zh => format!("已跳过：{secs_ago} 秒前刚运行过对账（{en}）"),
+    }
+}
+
+/// The `message` of a callback's FAIL answer: what happened by status class, with the English
+/// detail in brackets (WeChat retries every FAIL; 4xx means the content itself was refused).
+pub fn callback_message(status: u16, detail: &str, lang: Language) -> String {
+    if lang == Language::En {
+        return detail.to_string();
+    }
+    let zh = match status {
+        401 => "通知未通过签名验证或无法解密，未做任何处理",
+        400..=499 => "通知内容无法处理，未做任何处理",
+        _ => "暂时无法处理该通知，请稍后重试",
+    };
+    format!("{zh}（{detail}）")
 }
 
 #[cfg(test)]
@@ -136,10 +181,29 @@ mod tests {
             zh.contains("refundPolicy=owner-full") && zh.contains("refunding needs"),
             "{zh}"
         );
+        let e = ApiError::new(StatusCode::FORBIDDEN, "NO_ALLOWANCE", "no payout allowance");
+        let zh = localize(e, Language::Zh).msg;
+        assert!(
+            zh.contains("admin/payout_grant") && zh.contains("（no payout allowance）"),
+            "{zh}"
+        );
         let e = ApiError::new(StatusCode::CONFLICT, "SOMETHING_NEW", "detail");
         assert_eq!(
             localize(e, Language::Zh).msg,
             "请求被拒绝（SOMETHING_NEW）：detail"
         );
+    }
+
+    #[test]
+    fn callback_failures_and_skipped_runs_are_chinese_by_default() {
+        let zh = callback_message(401, "signature does not verify", Language::Zh);
+        assert_eq!(
+            zh,
+            "通知未通过签名验证或无法解密，未做任何处理（signature does not verify）"
+        );
+        assert!(callback_message(500, "x", Language::Zh).starts_with("暂时无法处理"));
+        assert_eq!(callback_message(400, "bad", Language::En), "bad");
+        assert!(reconcile_skipped(3, Language::Zh).contains("3 秒前"));
+        assert_eq!(reconcile_skipped(3, Language::En), "skipped: ran 3s ago");
     }
 }

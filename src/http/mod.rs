@@ -10,12 +10,14 @@ pub mod jwt;
 pub mod limit;
 pub mod messages;
 pub mod routes;
+pub mod serve;
+pub mod text;
 pub mod trace;
 
 use axum::Router;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
@@ -31,7 +33,7 @@ use envelope::ApiError;
 pub struct AppState {
     /// The orchestration handle.
     pub pay: Payments,
-    /// Which order service backs the service (`sqlite`, `postgres`, `mysql`, `memory`).
+    /// Which store backs the service (`sqlite`, `postgres`, `mysql`, or a custom port's name).
     pub store_kind: &'static str,
     /// The ledger, when the order service is the shipped one (admin routes need it).
     pub ledger: Option<crate::store::Ledger>,
@@ -42,6 +44,27 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// `Err(cause)` while the ledger cannot be used (not connected yet, down, read-only); the
+    /// ledger's supervisor is then asked to check again.
+    pub fn store_down(&self) -> Option<String> {
+        let ledger = self.ledger.as_ref()?;
+        match ledger.store_status() {
+            crate::store::StoreStatus::Ready => None,
+            crate::store::StoreStatus::Unavailable(cause) => {
+                ledger.suspect();
+                Some(cause)
+            }
+        }
+    }
+
+    /// 503 `STORE_UNAVAILABLE` while the ledger cannot be used.
+    pub(crate) fn store_gate(&self) -> Result<(), ApiError> {
+        match self.store_down() {
+            None => Ok(()),
+            Some(cause) => Err(store_unavailable(&cause)),
+        }
+    }
+
     /// The business-webhook dispatcher, when `businessWebhookUrl` is configured.
     pub fn dispatcher(&self) -> Option<crate::store::EventDispatcher> {
         let cfg = &self.pay.config;
@@ -58,10 +81,28 @@ impl AppState {
     }
 }
 
+/// The refusal while the ledger cannot be used: 503, so callers retry with the same number.
+pub fn store_unavailable(cause: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        crate::store::STORE_UNAVAILABLE,
+        format!(
+            "the order ledger is unavailable ({cause}); retry in a moment with the same number"
+        ),
+    )
+}
+
 /// The whole router.
 pub fn router(state: AppState) -> Router {
-    let limit = state.pay.config.max_body_bytes;
-    let cors = cors(&state.pay.config.cors_allow_origins);
+    let cfg = &state.pay.config;
+    let limit = cfg.max_body_bytes;
+    let cors = cors(&cfg.cors_allow_origins);
+    let limits = limit::Limits {
+        in_flight: state.in_flight.clone(),
+        body_timeout: cfg.body_read_timeout,
+        max_body: limit,
+        language: cfg.message_language,
+    };
     let mut app = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/wx-pay/{route}", post(wx_pay))
@@ -71,9 +112,10 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::console::router())
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(limit))
-        .layer(axum::middleware::from_fn_with_state(
-            state.in_flight.clone(),
-            limit::limit,
+        .layer(axum::middleware::from_fn_with_state(limits, limit::limit))
+        .layer(axum::middleware::map_response_with_state(
+            cfg.message_language,
+            method_not_allowed,
         ))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
         .layer(axum::middleware::from_fn(trace::trace));
@@ -107,7 +149,7 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
     )
 }
 
-fn body_error(e: BytesRejection) -> ApiError {
+pub(crate) fn body_error(e: BytesRejection) -> ApiError {
     let status = e.status();
     let msg = if status == StatusCode::PAYLOAD_TOO_LARGE {
         "request body is larger than maxBodyBytes".to_string()
@@ -117,7 +159,8 @@ fn body_error(e: BytesRejection) -> ApiError {
     ApiError::new(status, "INVALID_BODY", msg)
 }
 
-fn json_body(body: &Bytes) -> Result<Value, ApiError> {
+/// A caller's body as a JSON object (empty = `{}`), with no control characters in any string.
+pub(crate) fn json_body(body: &Bytes) -> Result<Value, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Object(Default::default()));
     }
@@ -135,16 +178,38 @@ fn json_body(body: &Bytes) -> Result<Value, ApiError> {
             "request body must be a JSON object",
         ));
     }
+    text::check(&value)?;
     Ok(value)
 }
 
 async fn run_route(state: &AppState, route: &str, headers: &HeaderMap, body: Value) -> Response {
     let result = async {
         let caller = identity::caller(headers, &state.pay.config, state.pay.now())?;
+        if routes::ROUTES.contains(&route) {
+            state.store_gate()?;
+        }
         routes::dispatch(&state.pay, route, &caller, &body).await
     }
     .await;
-    result.unwrap_or_else(|e| localized(state, e))
+    result.unwrap_or_else(|e| {
+        if e.error == crate::store::STORE_UNAVAILABLE
+            && let Some(ledger) = &state.ledger
+        {
+            ledger.suspect();
+        }
+        localized(state, e)
+    })
+}
+
+/// A callback: FAIL (503, so WeChat retries) while the ledger cannot record it.
+async fn callback(state: &AppState, headers: &HeaderMap, body: &Bytes) -> Response {
+    if let Some(cause) = state.store_down() {
+        tracing::warn!(cause = %cause, "callback answered FAIL: the ledger is unavailable");
+        let detail = format!("the order ledger is unavailable ({cause}); please retry");
+        let message = messages::callback_message(503, &detail, state.pay.config.message_language);
+        return envelope::callback_answer(Err((503, message)));
+    }
+    callbacks::handle(&state.pay, headers, body).await
 }
 
 /// An error answer in the configured `messageLanguage`.
@@ -158,12 +223,14 @@ async fn wx_pay(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let trigger = routes::TRIGGERS.contains(&route.as_str());
     let body = match body {
         Ok(b) => b,
+        Err(e) if trigger => return callback_body_error(&state, e),
         Err(e) => return localized(&state, body_error(e)),
     };
-    if routes::TRIGGERS.contains(&route.as_str()) {
-        return callbacks::handle(&state.pay, &headers, &body).await;
+    if trigger {
+        return callback(&state, &headers, &body).await;
     }
     match json_body(&body) {
         Ok(v) => run_route(&state, &route, &headers, v).await,
@@ -181,9 +248,18 @@ async fn forward(
         return not_found().await;
     }
     match body {
-        Ok(b) => callbacks::handle(&state.pay, &headers, &b).await,
-        Err(e) => envelope::callback_answer(Err((e.status().as_u16(), e.body_text()))),
+        Ok(b) => callback(&state, &headers, &b).await,
+        Err(e) => callback_body_error(&state, e),
     }
+}
+
+/// A callback whose body could not be read: FAIL in WeChat's format.
+/// A callback whose body could not be read: WeChat's `{code:"FAIL"}` in the configured language.
+fn callback_body_error(state: &AppState, e: BytesRejection) -> Response {
+    let status = e.status().as_u16();
+    let lang = state.pay.config.message_language;
+    let message = messages::callback_message(status, &e.body_text(), lang);
+    envelope::callback_answer(Err((status, message)))
 }
 
 /// `POST /`: an Integration Center forward, a signed notification, or a legacy
@@ -193,20 +269,25 @@ async fn root(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let signed = callbacks::is_signed(&headers);
     let body = match body {
         Ok(b) => b,
-        Err(e) => return body_error(e).into_response(),
+        Err(e) if signed => return callback_body_error(&state, e),
+        Err(e) => return localized(&state, body_error(e)),
     };
-    if callbacks::is_signed(&headers) {
-        return callbacks::handle(&state.pay, &headers, &body).await;
+    if signed {
+        return callback(&state, &headers, &body).await;
+    }
+    if let Ok(v) = serde_json::from_slice::<Value>(&body)
+        && GatewayForward::is_forward(&v)
+    {
+        // WeChat's content is checked by authentication, not by our input rules.
+        return callback(&state, &headers, &body).await;
     }
     let mut value = match json_body(&body) {
         Ok(v) => v,
-        Err(e) => return e.into_response(),
+        Err(e) => return localized(&state, e),
     };
-    if GatewayForward::is_forward(&value) {
-        return callbacks::handle(&state.pay, &headers, &body).await;
-    }
     if admin::is_timer_event(&value) {
         return admin::triggered(&state).await;
     }
@@ -218,11 +299,11 @@ async fn root(
             obj.remove("method");
             p
         }
-        _ => return routes::unsupported("(none: send _action or path)").into_response(),
+        _ => return localized(&state, routes::unsupported("(none: send _action or path)")),
     };
     let route = routes::action_name(&action).to_string();
     if routes::TRIGGERS.contains(&route.as_str()) {
-        return callbacks::handle(&state.pay, &headers, &body).await;
+        return callback(&state, &headers, &body).await;
     }
     run_route(&state, &route, &headers, value).await
 }
@@ -251,6 +332,24 @@ async fn fallback(
     } else {
         not_found().await
     }
+}
+
+/// axum answers a known path with the wrong method 405 and an empty body; give it our
+/// envelope. (axum adds the `Allow` header after this layer, so it is kept either way.)
+async fn method_not_allowed(
+    State(lang): State<messages::Language>,
+    response: Response,
+) -> Response {
+    if response.status() != StatusCode::METHOD_NOT_ALLOWED {
+        return response;
+    }
+    let msg = "this path does not answer this method; the Allow header lists the ones it does";
+    let refusal = ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", msg);
+    let mut answer = messages::localize(refusal, lang).into_response();
+    if let Some(allow) = response.headers().get(header::ALLOW) {
+        answer.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    answer
 }
 
 async fn not_found() -> Response {

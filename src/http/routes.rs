@@ -7,6 +7,9 @@ use serde_json::Value;
 
 use super::envelope::{ApiError, ok};
 use crate::pay::payments::{Caller, Payments};
+use crate::pay::requests::{
+    OrderLookup, OrderRequest, RefundLookup, RefundRequest, TransactionLookup,
+};
 use crate::pay::service::TradeType;
 
 /// Every route name the table answers (for the unknown-route message and the README).
@@ -49,27 +52,54 @@ pub fn unsupported(name: &str) -> ApiError {
     )
 }
 
-/// Runs one route for one caller.
+/// Runs one route for one caller. The body is parsed here, at the edge, into the route's typed
+/// request, after the checks that come first (WeChat credentials for the routes that call
+/// WeChat, the role for refunds), so a refusal names the most basic problem.
 pub async fn dispatch(
     pay: &Payments,
     route: &str,
     caller: &Caller,
     body: &Value,
 ) -> Result<Response, ApiError> {
+    let trade_type = match route {
+        "wxpay_order" => Some(TradeType::Jsapi),
+        "wxpay_order_h5" => Some(TradeType::H5),
+        "wxpay_order_native" => Some(TradeType::Native),
+        "wxpay_order_app" => Some(TradeType::App),
+        _ => None,
+    };
+    if let Some(tt) = trade_type {
+        pay.ready()?;
+        let payload = pay
+            .place_order(caller, tt, &OrderRequest::parse(tt, body)?)
+            .await?;
+        return Ok(ok(200, Some(payload)));
+    }
     let payload = match route {
-        "wxpay_order" => pay.place_order(caller, TradeType::Jsapi, body).await,
-        "wxpay_order_h5" => pay.place_order(caller, TradeType::H5, body).await,
-        "wxpay_order_native" => pay.place_order(caller, TradeType::Native, body).await,
-        "wxpay_order_app" => pay.place_order(caller, TradeType::App, body).await,
-        "wxpay_query_order_by_out_trade_no" => pay.query_order(caller, body).await,
-        "wxpay_query_order_by_transaction_id" => pay.query_by_transaction_id(caller, body).await,
+        "wxpay_query_order_by_out_trade_no" => {
+            pay.ready()?;
+            pay.order_query(caller, &OrderLookup::parse(body)?).await
+        }
+        "wxpay_query_order_by_transaction_id" => {
+            pay.ready()?;
+            let lookup = TransactionLookup::parse(body)?;
+            pay.query_by_transaction_id(caller, &lookup).await
+        }
         "wxpay_close_order" => {
-            pay.close_order(caller, body).await?;
+            pay.ready()?;
+            pay.order_close(caller, &OrderLookup::parse(body)?).await?;
             return Ok(ok(204, None));
         }
-        "wxpay_order_view" => pay.order_view(caller, body).await,
-        "wxpay_refund" => pay.refund(caller, body).await,
-        "wxpay_refund_query" => pay.refund_query(caller, body).await,
+        "wxpay_order_view" => pay.order_view(caller, &OrderLookup::parse(body)?).await,
+        "wxpay_refund" => {
+            pay.ready()?;
+            pay.may_refund(caller)?;
+            pay.refund(caller, &RefundRequest::parse(body)?).await
+        }
+        "wxpay_refund_query" => {
+            pay.ready()?;
+            pay.refund_query(caller, &RefundLookup::parse(body)?).await
+        }
         "wxpay_transfer" => pay.transfer(caller, body).await,
         "wxpay_transfer_bill_query" | "wxpay_transfer_batch_query" => {
             pay.transfer_query(caller, body).await

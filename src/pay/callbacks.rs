@@ -129,7 +129,13 @@ impl Payments {
                     let id = fwd.notification_id().map(str::to_string);
                     self.apply(kind, id, &event_type, content).await
                 }
-                Ok(None) => self.apply_confirmed(kind, &event_type, fwd.parsed_content.as_ref()).await,
+                Ok(None) => {
+                    // One confirmation in flight per object and a per-instance budget.
+                    let claimed = fwd.parsed_content.as_ref();
+                    let key = super::forward_budget::key(kind, claimed);
+                    let confirm = self.apply_confirmed(kind, &event_type, claimed);
+                    self.forward_budget.confirm(key, confirm).await
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "rejected a gateway callback whose resource does not decrypt");
                     Err(e.into())
@@ -206,7 +212,7 @@ impl Payments {
         let outcome = match kind {
             NotifyKind::Payment => {
                 let object: Transaction = parse(content)?;
-                self.orders
+                self.book
                     .payment_notified(&Notice {
                         notification_id: id,
                         event_type,
@@ -216,7 +222,7 @@ impl Payments {
             }
             NotifyKind::Refund => {
                 let object: Refund = parse(content)?;
-                self.orders
+                self.book
                     .refund_notified(&Notice {
                         notification_id: id,
                         event_type,
@@ -226,7 +232,7 @@ impl Payments {
             }
             NotifyKind::Transfer => {
                 let object: TransferBill = parse(content)?;
-                self.orders
+                self.book
                     .transfer_notified(&Notice {
                         notification_id: id,
                         event_type,

@@ -1,9 +1,10 @@
-//! The data the `OrderService` moments exchange: drafts (what is about to be sent to WeChat),
+//! The data the money moments exchange: drafts (what is about to be sent to WeChat),
 //! admissions (what the ledger decided), records and views (what it stores and shows), and the
 //! states an order goes through.
 
 use serde::Serialize;
 
+pub use super::states::{OrderState, RefundState, TransferState};
 use super::types::{AmountFen, OpenId, OutBillNo, OutRefundNo, OutTradeNo};
 
 /// Who is asking.
@@ -83,60 +84,7 @@ pub struct Prepay {
     pub created_at: i64,
 }
 
-/// The order lifecycle as the ledger sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum OrderState {
-    /// Recorded; WeChat not yet answered or not yet paid.
-    Notpay,
-    /// The user is entering a password.
-    Userpaying,
-    /// Paid in full.
-    Paid,
-    /// Fully refunded.
-    Refunded,
-    /// Closed unpaid.
-    Closed,
-    /// Payment failed.
-    Payerror,
-    /// A payment arrived whose amount/appid/mchid did not match: held for a person.
-    AmountMismatch,
-}
-
-impl OrderState {
-    /// Stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Notpay => "NOTPAY",
-            Self::Userpaying => "USERPAYING",
-            Self::Paid => "PAID",
-            Self::Refunded => "REFUNDED",
-            Self::Closed => "CLOSED",
-            Self::Payerror => "PAYERROR",
-            Self::AmountMismatch => "AMOUNT_MISMATCH",
-        }
-    }
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::Notpay,
-            Self::Userpaying,
-            Self::Paid,
-            Self::Refunded,
-            Self::Closed,
-            Self::Payerror,
-            Self::AmountMismatch,
-        ]
-        .into_iter()
-        .find(|st| st.as_str() == s)
-    }
-    /// Still waiting for the user: a pay callback may move it to PAID.
-    pub fn is_pending(self) -> bool {
-        matches!(self, Self::Notpay | Self::Userpaying)
-    }
-}
-
-/// Answer to [`crate::pay::service::OrderService::record_order`].
+/// Answer to [`crate::pay::book::Book::record_order`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OrderAdmission {
     /// First time this number is seen: it is now recorded; call WeChat with the draft's body.
@@ -209,13 +157,13 @@ pub struct RefundRecord {
     pub amount: i64,
     /// The order's paid total (fen): what `amount.total` must say to WeChat.
     pub order_total: i64,
-    /// RESERVED (not yet accepted), PROCESSING, SUCCESS, ABNORMAL, CLOSED, REJECTED.
-    pub state: String,
+    /// Where the refund stands.
+    pub state: RefundState,
     /// WeChat's refund id once accepted.
     pub refund_id: Option<String>,
 }
 
-/// Answer to [`crate::pay::service::OrderService::reserve_refund`].
+/// Answer to [`crate::pay::book::Book::reserve_refund`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefundAdmission {
     /// The reserved (or previously reserved) refund; send exactly these amounts to WeChat.
@@ -243,7 +191,7 @@ pub struct TransferDraft {
     pub actor: Actor,
 }
 
-/// Answer to [`crate::pay::service::OrderService::record_transfer`].
+/// Answer to [`crate::pay::book::Book::record_transfer`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TransferAdmission {
     /// Recorded now; send the draft's body.
@@ -291,4 +239,25 @@ pub struct OrderView {
     pub expires_at: i64,
     /// The refunds of this order.
     pub refunds: Vec<RefundRecord>,
+}
+
+/// The ledger's view of one transfer (the payload of `transfer.*` events).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TransferView {
+    /// Our bill number.
+    pub out_bill_no: String,
+    /// AppID.
+    pub appid: String,
+    /// Payee openid.
+    pub openid: String,
+    /// Amount (fen).
+    pub amount: i64,
+    /// Where the transfer stands.
+    pub state: TransferState,
+    /// WeChat's bill number once accepted.
+    pub transfer_bill_no: Option<String>,
+    /// Why it failed, when it did.
+    pub fail_reason: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
 }

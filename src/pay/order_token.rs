@@ -9,8 +9,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 
 use super::error::PayError;
-use super::input::Input;
 use super::payments::{Caller, Payments};
+use super::requests::OrderLookup;
 use super::service::OrderView;
 use super::types::OutTradeNo;
 use crate::wechatpay::crypto::constant_time_eq;
@@ -57,14 +57,14 @@ impl Payments {
     pub async fn order_access(
         &self,
         caller: &Caller,
-        input: Input<'_>,
-        no: &OutTradeNo,
+        lookup: &OrderLookup,
     ) -> Result<(Option<OrderView>, bool), PayError> {
-        let token = input.opt_str("order_token", 128)?;
+        let no = &lookup.out_trade_no;
+        let token = lookup.order_token.as_deref();
         let Some(token) = token.filter(|_| !caller.admin) else {
             return Ok((self.owned_order(caller, no).await?, false));
         };
-        let order = self.orders.find_order(no).await?;
+        let order = self.book.find_order(no).await?;
         let opens = self
             .config
             .credentials

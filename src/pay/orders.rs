@@ -2,30 +2,21 @@
 //! is called; an identical repeat reuses the stored prepay (WeChat keeps it 2 hours) or resends
 //! the stored body byte for byte; a different order under the same number is refused.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::error::PayError;
-use super::input::{Input, object};
 use super::payments::{Caller, Payments};
+use super::requests::{OrderRequest, TIME_EXPIRE_RULE};
 use super::rules::order_fingerprint;
 use super::service::{OrderAdmission, OrderDraft, OrderState, Prepay, TradeType};
-use super::types::{AmountFen, FieldError, OutTradeNo};
+use super::types::{FieldError, OutTradeNo};
 use crate::wechatpay::client::{Client, WechatError};
 use crate::wechatpay::crypto::{NONCE_LEN, random_alphanumeric};
+use crate::wechatpay::model::{OrderAmount, OrderBody, Payer};
 use crate::wechatpay::{api, invoke};
 
 /// A prepay is reused while younger than this (WeChat keeps it 2 hours; keep a margin).
 pub const PREPAY_REUSE_SECS: i64 = 2 * 3600 - 300;
-
-/// Optional WeChat fields a caller may pass through unchanged.
-const PASSTHROUGH: &[&str] = &[
-    "attach",
-    "goods_tag",
-    "support_fapiao",
-    "detail",
-    "scene_info",
-    "settle_info",
-];
 
 /// `pc` + Unix seconds + 14 random alphanumerics: unique, 26 characters, valid for WeChat.
 pub fn generate_out_trade_no(now: i64) -> OutTradeNo {
@@ -41,35 +32,12 @@ fn rfc3339_cst(ts: i64) -> String {
         .unwrap_or_default()
 }
 
-fn check_passthrough(input: Input<'_>) -> Result<Map<String, Value>, FieldError> {
-    let mut extra = Map::new();
-    input.opt_str("attach", 128)?;
-    input.opt_str("goods_tag", 32)?;
-    input.opt_bool("support_fapiao")?;
-    for f in ["detail", "scene_info", "settle_info"] {
-        input.opt_json(f)?;
-    }
-    for f in PASSTHROUGH {
-        if let Some(v) = input.get(f) {
-            extra.insert((*f).into(), v.clone());
-        }
-    }
-    Ok(extra)
-}
-
-fn expiry(p: &Payments, input: Input<'_>, now: i64) -> Result<(i64, Option<String>), FieldError> {
-    match input.opt_str("time_expire", 64)? {
+/// The order's expiry (Unix seconds) and, when the caller chose it, their RFC 3339 text.
+fn expiry(p: &Payments, req: &OrderRequest, now: i64) -> Result<(i64, Option<String>), FieldError> {
+    match &req.time_expire {
         None => Ok((now + p.config.order_expiry.as_secs() as i64, None)),
-        Some(s) => {
-            let rule = "must be an RFC 3339 time in the future, e.g. 2026-01-01T12:00:00+08:00";
-            let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-                .map_err(|_| FieldError::new("time_expire", rule))?
-                .unix_timestamp();
-            if t <= now {
-                return Err(FieldError::new("time_expire", rule));
-            }
-            Ok((t, Some(s.to_string())))
-        }
+        Some((_, t)) if *t <= now => Err(FieldError::new("time_expire", TIME_EXPIRE_RULE)),
+        Some((text, t)) => Ok((*t, Some(text.clone()))),
     }
 }
 
@@ -79,11 +47,11 @@ impl Payments {
         &self,
         caller: &Caller,
         trade_type: TradeType,
-        body: &Value,
+        req: &OrderRequest,
     ) -> Result<Value, PayError> {
         let (client, creds) = self.ready()?;
-        let (draft, payer) = self.order_draft(caller, trade_type, body, &creds.mchid)?;
-        let admission = self.orders.record_order(&draft).await?;
+        let (draft, payer) = self.order_draft(caller, trade_type, req, &creds.mchid)?;
+        let admission = self.book.record_order(&draft).await?;
         let prepay = match admission {
             OrderAdmission::Existing { state, .. } if !state.is_pending() => {
                 return Err(refused_state(&draft.out_trade_no, state));
@@ -107,43 +75,24 @@ impl Payments {
         &self,
         caller: &Caller,
         trade_type: TradeType,
-        body: &Value,
+        req: &OrderRequest,
         mchid: &str,
     ) -> Result<(OrderDraft, Option<String>), PayError> {
-        let input = object(body)?;
         let now = self.now();
-        let out_trade_no = match input.opt_str("out_trade_no", 64)? {
-            Some(s) => OutTradeNo::parse(s)?,
-            None => generate_out_trade_no(now),
-        };
-        let description = input.req_str("description", 127)?;
-        let amount = AmountFen::from_json(
-            "amount.total",
-            input.get("amount.total").unwrap_or(&Value::Null),
-        )?;
-        let currency = input.opt_str("amount.currency", 8)?.unwrap_or("CNY");
-        if currency != "CNY" {
-            return Err(FieldError::new("amount.currency", "must be CNY").into());
-        }
-        let appid = self.request_appid(input)?;
-        input.must_equal_if_present(
-            "mchid",
-            mchid,
-            "the merchant id comes from the configuration",
-        )?;
+        let out_trade_no = req
+            .out_trade_no
+            .clone()
+            .unwrap_or_else(|| generate_out_trade_no(now));
+        let (amount, currency, description) = (req.amount, req.currency.as_str(), &req.description);
+        let appid = self.appid_for(req.use_service_account, &req.appid)?;
+        req.mchid
+            .must_equal(mchid, "the merchant id comes from the configuration")?;
         let notify_url = self.config.notify_pay_url.clone().unwrap_or_default();
-        input.must_equal_if_present(
-            "notify_url",
-            &notify_url,
-            "callbacks go to notifyURLPayURL",
-        )?;
-        let payer = self.payer(caller, input, trade_type)?;
-        if trade_type == TradeType::H5 {
-            input.req_str("scene_info.payer_client_ip", 45)?;
-            input.req_str("scene_info.h5_info.type", 16)?;
-        }
-        let extra = check_passthrough(input)?;
-        let (expires_at, caller_expiry) = expiry(self, input, now)?;
+        req.notify_url
+            .must_equal(&notify_url, "callbacks go to notifyURLPayURL")?;
+        let payer = self.payer(caller, req, trade_type)?;
+        let extra = req.extra.clone();
+        let (expires_at, caller_expiry) = expiry(self, req, now)?;
         let mut fingerprint_extra = extra.clone();
         if let Some(e) = &caller_expiry {
             fingerprint_extra.insert("time_expire".into(), e.clone().into());
@@ -162,26 +111,20 @@ impl Payments {
             description,
             &Value::Object(fingerprint_extra),
         );
-        let mut wx = Map::new();
-        wx.insert("appid".into(), appid.into());
-        wx.insert("mchid".into(), mchid.into());
-        wx.insert("description".into(), description.into());
-        wx.insert("out_trade_no".into(), out_trade_no.as_str().into());
-        wx.insert(
-            "time_expire".into(),
-            caller_expiry
-                .unwrap_or_else(|| rfc3339_cst(expires_at))
-                .into(),
-        );
-        wx.insert("notify_url".into(), notify_url.into());
-        wx.insert(
-            "amount".into(),
-            json!({ "total": amount.fen(), "currency": currency }),
-        );
-        if let Some(p) = &payer {
-            wx.insert("payer".into(), json!({ "openid": p }));
-        }
-        wx.extend(extra);
+        let wx = OrderBody {
+            appid: appid.into(),
+            mchid: mchid.into(),
+            description: description.clone(),
+            out_trade_no: out_trade_no.to_string(),
+            time_expire: caller_expiry.unwrap_or_else(|| rfc3339_cst(expires_at)),
+            notify_url,
+            amount: OrderAmount {
+                total: amount.fen(),
+                currency: currency.into(),
+            },
+            payer: payer.clone().map(|openid| Payer { openid }),
+            extra,
+        };
         let draft = OrderDraft {
             out_trade_no,
             trade_type,
@@ -193,7 +136,7 @@ impl Payments {
             description: description.into(),
             expires_at,
             fingerprint,
-            request_body: Value::Object(wx).to_string(),
+            request_body: serde_json::to_string(&wx).expect("request bodies serialise"),
         };
         Ok((draft, payer))
     }
@@ -205,7 +148,7 @@ impl Payments {
     fn payer(
         &self,
         caller: &Caller,
-        input: Input<'_>,
+        req: &OrderRequest,
         trade_type: TradeType,
     ) -> Result<Option<String>, PayError> {
         if trade_type != TradeType::Jsapi {
@@ -214,7 +157,7 @@ impl Payments {
         if let Some(o) = &caller.openid {
             return Ok(Some(o.to_string()));
         }
-        match (caller.admin, input.opt_str("payer.openid", 128)?) {
+        match (caller.admin, req.payer_openid.as_deref()) {
             (true, Some(o)) => Ok(Some(super::types::OpenId::parse(o)?.to_string())),
             (true, None) => Err(FieldError::new(
                 "payer.openid",
@@ -269,7 +212,7 @@ impl Payments {
             created_at,
             ..prepay.map_err(|e| log_wechat(e, draft))?
         };
-        self.orders.order_placed(draft, &prepay).await?;
+        self.book.order_placed(draft, &prepay).await?;
         Ok(prepay)
     }
 

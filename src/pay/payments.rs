@@ -1,17 +1,20 @@
 //! `Payments`: the orchestration handle the routes call. It holds the configuration, the WeChat
-//! Pay client (absent while credentials are missing), the order service and the clock.
+//! Pay client (absent while credentials are missing) and the money use cases ([`Book`], which
+//! carries the storage port, the business hooks and the one clock).
 
 use std::sync::Arc;
 
+use super::allowance::AllowanceStore;
+use super::book::Book;
 use super::error::PayError;
 use super::input::Input;
-use super::service::{Actor, OrderService, OrderView, WechatQueries};
+use super::requests::Repeated;
+use super::service::{Actor, OrderView, WechatQueries};
 use super::types::FieldError;
 use super::types::{OpenId, OutBillNo, OutRefundNo, OutTradeNo};
 use crate::config::{Config, Credentials};
 use crate::wechatpay::api;
 use crate::wechatpay::client::{Client, Signer, WechatError};
-use crate::wechatpay::crypto::Clock;
 use crate::wechatpay::keyring::KeyRing;
 use crate::wechatpay::model::{Refund, Transaction, TransferBill};
 
@@ -40,14 +43,16 @@ impl Caller {
 pub struct Payments {
     /// Configuration as validated at start-up.
     pub config: Arc<Config>,
-    /// The order service.
-    pub orders: Arc<dyn OrderService>,
+    /// The money use cases.
+    pub book: Book,
     /// The WeChat client, when credentials are complete.
     pub client: Option<Client>,
     /// Verification keys (shared with the client).
     pub keys: Arc<KeyRing>,
-    /// Injected clock.
-    pub clock: Arc<dyn Clock>,
+    /// What unauthenticated gateway forwards may cost in WeChat queries.
+    pub forward_budget: Arc<super::forward_budget::ForwardBudget>,
+    /// Payout allowances (the shipped ledger); `None`: claims are refused, transfers admin only.
+    pub allowances: Option<Arc<dyn AllowanceStore>>,
 }
 
 impl std::fmt::Debug for Payments {
@@ -60,7 +65,8 @@ impl std::fmt::Debug for Payments {
 
 impl Payments {
     /// Builds the handle; the client exists only when the credentials parsed.
-    pub fn new(config: Arc<Config>, orders: Arc<dyn OrderService>, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(config: Arc<Config>, book: Book) -> Self {
+        let clock = book.clock();
         let creds = config.credentials.clone();
         let keys = Arc::new(KeyRing::new(
             creds.as_ref().and_then(|c| c.wechatpay_public_key.clone()),
@@ -81,13 +87,23 @@ impl Payments {
                 clock.clone(),
             )
         });
+        let forward_budget = Arc::new(super::forward_budget::ForwardBudget::new(
+            config.gateway_query_budget,
+        ));
         Self {
             config,
-            orders,
+            book,
             client,
             keys,
-            clock,
+            forward_budget,
+            allowances: None,
         }
+    }
+
+    /// Enables payout allowances, persisted in `store`.
+    pub fn with_allowances(mut self, store: Arc<dyn AllowanceStore>) -> Self {
+        self.allowances = Some(store);
+        self
     }
 
     /// The client and credentials, or `MISSING_CREDENTIALS` naming what is wrong.
@@ -113,7 +129,7 @@ impl Payments {
         caller: &Caller,
         out_trade_no: &OutTradeNo,
     ) -> Result<Option<OrderView>, PayError> {
-        let order = self.orders.find_order(out_trade_no).await?;
+        let order = self.book.find_order(out_trade_no).await?;
         self.check_owner(caller, order, &format!("order {out_trade_no}"))
     }
 
@@ -147,13 +163,18 @@ impl Payments {
     /// (never forwarded). A caller may repeat the configured `appid` but not change it.
     pub fn request_appid(&self, input: Input<'_>) -> Result<&str, FieldError> {
         let use_service = input.opt_bool("useServiceAccount")?;
+        self.appid_for(use_service, &Repeated::read(input, "appid"))
+    }
+
+    /// The configured AppID for `useServiceAccount`, refusing any other `appid` the caller sent.
+    pub fn appid_for(&self, use_service: bool, sent: &Repeated) -> Result<&str, FieldError> {
         let appid = self.config.app_id_for(use_service).ok_or_else(|| {
             FieldError::new(
                 "useServiceAccount",
                 "is true but service_app_id is not configured",
             )
         })?;
-        input.must_equal_if_present("appid", appid, "the AppID comes from the configuration")?;
+        sent.must_equal(appid, "the AppID comes from the configuration")?;
         Ok(appid)
     }
 
@@ -161,24 +182,28 @@ impl Payments {
     pub fn require_admin(&self, caller: &Caller, what: &str) -> Result<(), PayError> {
         if caller.admin {
             Ok(())
-        } else if self.config.admin_token.is_none() {
-            Err(PayError::forbidden(
-                "ADMIN_REQUIRED",
-                format!(
-                    "{what} needs the admin credential, and PAY_COMMON_ADMIN_TOKEN is not configured"
-                ),
-            ))
         } else {
-            Err(PayError::forbidden(
-                "ADMIN_REQUIRED",
-                format!("{what} needs the admin credential"),
-            ))
+            Err(self.admin_required(what))
         }
     }
 
-    /// Unix seconds now.
+    /// The one refusal for a caller without the admin credential: `ADMIN_REQUIRED`, saying
+    /// whether the credential is configured at all.
+    pub fn admin_required(&self, what: &str) -> PayError {
+        let unset = if self.config.admin_token.is_none() {
+            ", and PAY_COMMON_ADMIN_TOKEN is not configured"
+        } else {
+            ""
+        };
+        PayError::forbidden(
+            "ADMIN_REQUIRED",
+            format!("{what} needs the admin credential{unset}"),
+        )
+    }
+
+    /// Unix seconds now, on the application's one clock (the book's).
     pub fn now(&self) -> i64 {
-        self.clock.now()
+        self.book.now()
     }
 }
 

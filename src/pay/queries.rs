@@ -1,24 +1,28 @@
 //! Reading and closing orders: WeChat's answers for the owner or the admin (a verified query
-//! also updates the ledger, the fallback for a late callback), the ledger's own view, and close.
+//! also updates the ledger through the same use case as a callback, the fallback for a late
+//! callback), the ledger's own view, and close.
 
 use serde_json::Value;
 
 use super::error::PayError;
-use super::input::object;
 use super::orders::refused_state;
 use super::payments::{Caller, Payments};
+use super::requests::{OrderLookup, TransactionLookup};
 use super::service::Notice;
-use super::types::{OutTradeNo, TransactionId};
 use crate::wechatpay::api;
 
 impl Payments {
-    /// Queries WeChat by our number (owner or admin). A verified answer also updates the ledger:
-    /// it is the authenticated fallback when a callback is late.
-    pub async fn query_order(&self, caller: &Caller, body: &Value) -> Result<Value, PayError> {
+    /// `wxpay_query_order_by_out_trade_no`: queries WeChat by our number (owner or admin). A
+    /// verified answer also goes to [`super::book::Book::payment_notified`]: it is the
+    /// authenticated fallback when a callback is late.
+    pub async fn order_query(
+        &self,
+        caller: &Caller,
+        lookup: &OrderLookup,
+    ) -> Result<Value, PayError> {
         let (client, creds) = self.ready()?;
-        let input = object(body)?;
-        let no = OutTradeNo::parse(input.req_str("out_trade_no", 64)?)?;
-        let (known, redact) = self.order_access(caller, input, &no).await?;
+        let no = &lookup.out_trade_no;
+        let (known, redact) = self.order_access(caller, lookup).await?;
         let q = api::QueryByOutTradeNo {
             out_trade_no: no.to_string(),
             mchid: creds.mchid.clone(),
@@ -30,7 +34,7 @@ impl Payments {
                 event_type: "QUERY".into(),
                 object: answer.data.clone(),
             };
-            self.orders.payment_notified(&notice).await?;
+            self.book.payment_notified(&notice).await?;
         }
         let mut json = answer.json();
         if redact {
@@ -43,11 +47,11 @@ impl Payments {
     pub async fn query_by_transaction_id(
         &self,
         caller: &Caller,
-        body: &Value,
+        lookup: &TransactionLookup,
     ) -> Result<Value, PayError> {
         let (client, creds) = self.ready()?;
-        let id = TransactionId::parse(object(body)?.req_str("transaction_id", 64)?)?;
-        let known = self.orders.find_by_transaction_id(id.as_str()).await?;
+        let id = &lookup.transaction_id;
+        let known = self.book.find_by_transaction_id(id.as_str()).await?;
         self.check_owner(caller, known, &format!("transaction {id}"))?;
         let q = api::QueryByTransactionId {
             transaction_id: id.to_string(),
@@ -57,28 +61,30 @@ impl Payments {
         Ok(answer.json())
     }
 
-    /// Closes an unpaid order (owner or admin); WeChat answers 204.
-    pub async fn close_order(&self, caller: &Caller, body: &Value) -> Result<(), PayError> {
+    /// `wxpay_close_order`: closes an unpaid order (owner or admin); WeChat answers 204.
+    pub async fn order_close(&self, caller: &Caller, lookup: &OrderLookup) -> Result<(), PayError> {
         let (client, creds) = self.ready()?;
-        let input = object(body)?;
-        let no = OutTradeNo::parse(input.req_str("out_trade_no", 64)?)?;
-        if let (Some(order), _) = self.order_access(caller, input, &no).await?
+        let no = &lookup.out_trade_no;
+        if let (Some(order), _) = self.order_access(caller, lookup).await?
             && !order.state.is_pending()
         {
-            return Err(refused_state(&no, order.state));
+            return Err(refused_state(no, order.state));
         }
         client
             .execute(&api::CloseOrder::new(no.as_str(), &creds.mchid))
             .await?;
-        self.orders.order_closed(&no).await?;
+        self.book.order_closed(no).await?;
         Ok(())
     }
 
     /// The ledger's view of an order (owner or admin); no WeChat call.
-    pub async fn order_view(&self, caller: &Caller, body: &Value) -> Result<Value, PayError> {
-        let input = object(body)?;
-        let no = OutTradeNo::parse(input.req_str("out_trade_no", 64)?)?;
-        let (view, redact) = self.order_access(caller, input, &no).await?;
+    pub async fn order_view(
+        &self,
+        caller: &Caller,
+        lookup: &OrderLookup,
+    ) -> Result<Value, PayError> {
+        let no = &lookup.out_trade_no;
+        let (view, redact) = self.order_access(caller, lookup).await?;
         let mut view =
             view.ok_or_else(|| PayError::NotFound(format!("order {no} is not recorded")))?;
         if redact {

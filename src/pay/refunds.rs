@@ -3,16 +3,17 @@
 //! amount is decided by the ledger, reserved before WeChat is called, and released only when
 //! WeChat definitively refuses.
 
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use super::error::PayError;
-use super::input::object;
 use super::payments::{Caller, Payments};
+use super::requests::{RefundLookup, RefundRequest};
 use super::service::{RefundDraft, ServiceError, ServiceErrorKind};
-use super::types::{AmountFen, OutRefundNo, OutTradeNo};
+use super::types::{FieldError, OutRefundNo, OutTradeNo};
 use crate::config::RefundPolicy;
 use crate::wechatpay::api;
 use crate::wechatpay::client::WechatError;
+use crate::wechatpay::model::{RefundBody, RefundBodyAmount, body_bytes};
 
 /// Did WeChat definitively refuse (so nothing can have been refunded)? 4xx except 429.
 pub fn is_definitive_refusal(e: &WechatError) -> bool {
@@ -21,12 +22,13 @@ pub fn is_definitive_refusal(e: &WechatError) -> bool {
 
 impl Payments {
     /// Creates (or idempotently repeats) a refund.
-    pub async fn refund(&self, caller: &Caller, body: &Value) -> Result<Value, PayError> {
+    pub async fn refund(&self, caller: &Caller, req: &RefundRequest) -> Result<Value, PayError> {
         let (client, _) = self.ready()?;
-        let draft = self.refund_draft(caller, body)?;
-        let admission = self.orders.reserve_refund(&draft).await?;
+        self.may_refund(caller)?;
+        let draft = self.refund_draft(caller, req)?;
+        let admission = self.book.reserve_refund(&draft).await?;
         let r = &admission.refund;
-        if r.state == "REJECTED" {
+        if r.state == super::states::RefundState::Rejected {
             let msg = format!(
                 "out_refund_no {} was refused by WeChat Pay; use a new out_refund_no",
                 r.out_refund_no
@@ -38,31 +40,29 @@ impl Payments {
             )
             .into());
         }
-        let mut wx = Map::new();
-        wx.insert("out_trade_no".into(), r.out_trade_no.clone().into());
-        wx.insert("out_refund_no".into(), r.out_refund_no.clone().into());
-        if let Some(reason) = object(body)?.opt_str("reason", 80)? {
-            wx.insert("reason".into(), reason.into());
-        }
-        if let Some(url) = &self.config.notify_refund_url {
-            wx.insert("notify_url".into(), url.clone().into());
-        }
-        wx.insert(
-            "amount".into(),
-            json!({ "refund": r.amount, "total": r.order_total, "currency": "CNY" }),
-        );
+        let wx = RefundBody {
+            out_trade_no: r.out_trade_no.clone(),
+            out_refund_no: r.out_refund_no.clone(),
+            reason: draft.reason.clone(),
+            notify_url: self.config.notify_refund_url.clone(),
+            amount: RefundBodyAmount {
+                refund: r.amount,
+                total: r.order_total,
+                currency: "CNY".into(),
+            },
+        };
         let request = api::CreateRefund {
-            body: Value::Object(wx).to_string().into_bytes(),
+            body: body_bytes(&wx),
         };
         let out_refund_no = OutRefundNo::parse(r.out_refund_no.clone())?;
         match client.execute(&request).await {
             Ok(answer) => {
-                self.orders.refund_accepted(&answer.data).await?;
+                self.book.refund_accepted(&answer.data).await?;
                 tracing::info!(out_refund_no = %out_refund_no, out_trade_no = %r.out_trade_no, amount = r.amount, "refund accepted");
                 Ok(answer.json())
             }
             Err(e) if is_definitive_refusal(&e) => {
-                self.orders
+                self.book
                     .refund_rejected(&out_refund_no, &e.to_string())
                     .await?;
                 Err(e.into())
@@ -76,64 +76,52 @@ impl Payments {
         }
     }
 
-    fn refund_draft(&self, caller: &Caller, body: &Value) -> Result<RefundDraft, PayError> {
-        let input = object(body)?;
+    /// Who may ask for a refund: the admin, or (with `refundPolicy=owner-full`) a user with an
+    /// identity, for their own order (the ledger checks the owner).
+    pub fn may_refund(&self, caller: &Caller) -> Result<(), PayError> {
         let owner_policy = self.config.refund_policy == RefundPolicy::OwnerFull;
-        let owner_may_refund = owner_policy && caller.openid.is_some();
-        if !caller.admin && !owner_may_refund {
-            self.require_admin(caller, "refunding")?;
+        if caller.admin || (owner_policy && caller.openid.is_some()) {
+            Ok(())
+        } else {
+            self.require_admin(caller, "refunding")
         }
-        let out_refund_no = OutRefundNo::parse(input.req_str("out_refund_no", 64)?)?;
-        let out_trade_no = input
-            .opt_str("out_trade_no", 64)?
-            .map(OutTradeNo::parse)
-            .transpose()?;
-        let transaction_id = input.opt_str("transaction_id", 32)?.map(str::to_string);
-        if out_trade_no.is_none() && transaction_id.is_none() {
-            return Err(super::types::FieldError::new(
-                "out_trade_no",
-                "or transaction_id is required",
-            )
-            .into());
-        }
-        let amount = input
-            .get("amount.refund")
-            .map(|v| AmountFen::from_json("amount.refund", v))
-            .transpose()?;
-        let caller_total = input
-            .get("amount.total")
-            .map(|v| AmountFen::from_json("amount.total", v))
-            .transpose()?;
-        if caller.admin && amount.is_none() {
-            return Err(super::types::FieldError::new("amount.refund", "is required (fen)").into());
+    }
+
+    fn refund_draft(&self, caller: &Caller, req: &RefundRequest) -> Result<RefundDraft, PayError> {
+        if caller.admin && req.amount.is_none() {
+            return Err(FieldError::new("amount.refund", "is required (fen)").into());
         }
         // A user (owner-full policy) always refunds everything left; an amount they name must
         // be the order's full total, which the ledger checks like a caller-supplied total.
         let (amount, caller_total) = if caller.admin {
-            (amount, caller_total)
+            (req.amount, req.total)
         } else {
-            (None, amount.or(caller_total))
+            (None, req.amount.or(req.total))
         };
         Ok(RefundDraft {
-            out_refund_no,
-            out_trade_no,
-            transaction_id,
+            out_refund_no: req.out_refund_no.clone(),
+            out_trade_no: req.out_trade_no.clone(),
+            transaction_id: req.transaction_id.clone(),
             amount,
             caller_total,
-            reason: input.opt_str("reason", 80)?.map(str::to_string),
+            reason: req.reason.clone(),
             actor: caller.actor(),
         })
     }
 
     /// Queries a refund (admin, or the owner of the refunded order).
-    pub async fn refund_query(&self, caller: &Caller, body: &Value) -> Result<Value, PayError> {
+    pub async fn refund_query(
+        &self,
+        caller: &Caller,
+        lookup: &RefundLookup,
+    ) -> Result<Value, PayError> {
         let (client, _) = self.ready()?;
-        let no = OutRefundNo::parse(object(body)?.req_str("out_refund_no", 64)?)?;
+        let no = &lookup.out_refund_no;
         if !caller.admin {
-            let refund = self.orders.find_refund(&no).await?;
+            let refund = self.book.find_refund(no).await?;
             let order = match refund {
                 Some(r) => {
-                    self.orders
+                    self.book
                         .find_order(&OutTradeNo::parse(r.out_trade_no)?)
                         .await?
                 }

@@ -1,9 +1,11 @@
-//! The money rules as pure functions, shared by every `OrderService` implementation so the
-//! ledger backends and the in-memory service cannot drift apart.
+//! The money rules as pure functions: what a payment notice asks of an order, how much may be
+//! refunded, when a number counts as reused. The use cases in `book/` call them before anything
+//! is written; the storage port only persists what they decided.
 
+use super::port::PayStep;
 use super::service::{
-    Actor, OrderState, OrderView, RefundAdmission, RefundDraft, RefundRecord, ServiceError,
-    ServiceErrorKind, TradeType,
+    Actor, OrderState, OrderView, RefundAdmission, RefundDraft, RefundRecord, RefundState,
+    ServiceError, ServiceErrorKind, TradeType,
 };
 use super::types::AmountFen;
 use crate::wechatpay::model::Transaction;
@@ -56,6 +58,30 @@ pub fn check_payment(order: StoredOrder<'_>, tx: &Transaction) -> Result<(), Str
         Ok(())
     } else {
         Err(diffs.join("; "))
+    }
+}
+
+impl PayStep {
+    /// The one decision of what an authenticated transaction does to a stored order, whichever
+    /// way it arrived (callback of either shape, the query route, reconciliation).
+    pub fn decide(order: &OrderView, tx: &Transaction) -> Self {
+        if tx.trade_state == "USERPAYING" {
+            Self::UserPaying
+        } else if !is_paid_state(&tx.trade_state) {
+            Self::Nothing
+        } else {
+            let stored = StoredOrder {
+                out_trade_no: &order.out_trade_no,
+                appid: &order.appid,
+                mchid: &order.mchid,
+                amount: order.amount,
+                currency: &order.currency,
+            };
+            match check_payment(stored, tx) {
+                Ok(()) => Self::Pay,
+                Err(why) => Self::Mismatch(why),
+            }
+        }
     }
 }
 
@@ -173,7 +199,7 @@ pub fn decide_refund(
         transaction_id: order.transaction_id.clone(),
         amount,
         order_total: order.amount,
-        state: "RESERVED".into(),
+        state: RefundState::Reserved,
         refund_id: None,
     };
     Ok(RefundAdmission {

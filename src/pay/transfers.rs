@@ -1,9 +1,10 @@
-//! Merchant transfers (the 2025 transfer-bills API). Admin only. `user_name` is encrypted with
-//! RSA-OAEP to the WeChat Pay key we name in `Wechatpay-Serial`, so transfers of 2000 CNY and
-//! more work (the old function refused them). Recorded before the call; a retry with the same
+//! Merchant transfers (the 2025 transfer-bills API): by the admin, or by the payee claiming a
+//! payout allowance (`payouts`). `user_name` is encrypted with RSA-OAEP to the WeChat Pay key we
+//! name in `Wechatpay-Serial`, so transfers of 2000 CNY and more work (the old function refused
+//! them). Recorded before the call; a retry with the same
 //! `out_bill_no` resends the same body.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::error::PayError;
 use super::input::object;
@@ -13,6 +14,7 @@ use super::service::{TransferAdmission, TransferDraft};
 use super::types::{AmountFen, FieldError, OpenId, OutBillNo, TransferBillNo};
 use crate::wechatpay::api;
 use crate::wechatpay::client::WechatError;
+use crate::wechatpay::model::{TransferBody, TransferSceneReportInfo};
 
 /// From this amount (fen) WeChat requires the payee's real name: 2000 CNY.
 pub const USER_NAME_REQUIRED_FROM_FEN: i64 = 200_000;
@@ -21,10 +23,25 @@ impl Payments {
     /// Creates (or idempotently repeats) a transfer; adds `mchId` and `appId` for
     /// `wx.requestMerchantTransfer`.
     pub async fn transfer(&self, caller: &Caller, body: &Value) -> Result<Value, PayError> {
-        let (client, creds) = self.ready()?;
-        self.require_admin(caller, "merchant transfers")?;
+        self.ready()?;
+        // Payout allowances: without the admin credential this is the payee's own claim.
+        if !caller.admin {
+            return self.claim_payout(caller, body).await;
+        }
         let draft = self.transfer_draft(caller, body)?;
-        let request_body = match self.orders.record_transfer(&draft).await? {
+        let admission = self.book.record_transfer(&draft).await?;
+        self.send_transfer(&draft, admission).await
+    }
+
+    /// Sends a recorded transfer to WeChat (the new body, or the stored one of a repeat) and
+    /// records what WeChat said; adds `mchId` and `appId`.
+    pub(super) async fn send_transfer(
+        &self,
+        draft: &TransferDraft,
+        admission: TransferAdmission,
+    ) -> Result<Value, PayError> {
+        let (client, creds) = self.ready()?;
+        let request_body = match admission {
             TransferAdmission::New => draft.request_body.clone(),
             TransferAdmission::Existing { request_body } => request_body,
         };
@@ -33,7 +50,7 @@ impl Payments {
         };
         match client.execute(&request).await {
             Ok(answer) => {
-                self.orders.transfer_accepted(&answer.data).await?;
+                self.book.transfer_accepted(&answer.data).await?;
                 tracing::info!(out_bill_no = %draft.out_bill_no, amount = draft.amount.fen(), state = %answer.data.state, "transfer accepted");
                 let mut data = answer.json();
                 if !data.is_object() {
@@ -45,7 +62,7 @@ impl Payments {
             }
             Err(e) => {
                 if super::refunds::is_definitive_refusal(&e) {
-                    self.orders
+                    self.book
                         .transfer_rejected(&draft.out_bill_no, &e.to_string())
                         .await?;
                 }
@@ -54,7 +71,11 @@ impl Payments {
         }
     }
 
-    fn transfer_draft(&self, caller: &Caller, body: &Value) -> Result<TransferDraft, PayError> {
+    pub(super) fn transfer_draft(
+        &self,
+        caller: &Caller,
+        body: &Value,
+    ) -> Result<TransferDraft, PayError> {
         let input = object(body)?;
         let out_bill_no = OutBillNo::parse(input.req_str("out_bill_no", 64)?)?;
         let scene = input.req_str("transfer_scene_id", 36)?;
@@ -71,20 +92,15 @@ impl Payments {
         )?;
         let remark = input.req_str("transfer_remark", 32)?;
         let reports = input.get("transfer_scene_report_infos");
-        let valid_reports = reports.and_then(Value::as_array).is_some_and(|a| {
-            !a.is_empty()
-                && a.iter().all(|r| {
-                    r.get("info_type").is_some_and(Value::is_string)
-                        && r.get("info_content").is_some_and(Value::is_string)
-                })
-        });
-        if !valid_reports {
-            return Err(FieldError::new(
-                "transfer_scene_report_infos",
-                "must be a non-empty array of {info_type, info_content} strings",
-            )
-            .into());
-        }
+        let reports: Vec<TransferSceneReportInfo> = reports
+            .and_then(|r| serde_json::from_value(r.clone()).ok())
+            .filter(|r: &Vec<TransferSceneReportInfo>| !r.is_empty())
+            .ok_or_else(|| {
+                FieldError::new(
+                    "transfer_scene_report_infos",
+                    "must be a non-empty array of {info_type, info_content} strings",
+                )
+            })?;
         let user_name = input
             .opt_str("user_name", 64)?
             .filter(|n| !n.trim().is_empty());
@@ -105,46 +121,39 @@ impl Payments {
                 openid.as_str(),
                 amount.fen(),
                 remark,
-                reports,
+                &reports,
                 user_name.map(|n| sha256_hex(n.as_bytes())),
                 perception
             ])
             .to_string()
             .as_bytes(),
         );
-        let mut wx = Map::new();
-        wx.insert("appid".into(), appid.into());
-        wx.insert("out_bill_no".into(), out_bill_no.as_str().into());
-        wx.insert("transfer_scene_id".into(), scene.into());
-        wx.insert("openid".into(), openid.as_str().into());
-        wx.insert("transfer_amount".into(), amount.fen().into());
-        wx.insert("transfer_remark".into(), remark.into());
+        let mut wx = TransferBody {
+            appid: appid.into(),
+            out_bill_no: out_bill_no.to_string(),
+            transfer_scene_id: scene.into(),
+            openid: openid.to_string(),
+            transfer_amount: amount.fen(),
+            transfer_remark: remark.into(),
+            user_name: None,
+            notify_url: self.config.notify_transfer_url.clone(),
+            user_recv_perception: perception.map(str::to_string),
+            transfer_scene_report_infos: reports,
+        };
         if let Some(name) = user_name {
             let (_, key) = self.keys.preferred().ok_or_else(|| {
                 WechatError::Request("no WeChat Pay key to encrypt user_name".into())
             })?;
-            let cipher = key
-                .encrypt_oaep(name)
+            wx.encrypt_user_name(name, &key)
                 .map_err(|e| FieldError::new("user_name", e.to_string()))?;
-            wx.insert("user_name".into(), cipher.into());
         }
-        if let Some(url) = &self.config.notify_transfer_url {
-            wx.insert("notify_url".into(), url.clone().into());
-        }
-        if let Some(p) = perception {
-            wx.insert("user_recv_perception".into(), p.into());
-        }
-        wx.insert(
-            "transfer_scene_report_infos".into(),
-            reports.cloned().unwrap_or_default(),
-        );
         Ok(TransferDraft {
             out_bill_no,
             appid: appid.into(),
             openid,
             amount,
             fingerprint,
-            request_body: Value::Object(wx).to_string(),
+            request_body: serde_json::to_string(&wx).expect("request bodies serialise"),
             actor: caller.actor(),
         })
     }
@@ -159,7 +168,7 @@ impl Payments {
                     .require_admin(caller, "querying a transfer without identity")
                     .unwrap_err());
             };
-            match self.orders.transfer_payee(&no).await? {
+            match self.book.transfer_payee(&no).await? {
                 None => {
                     return Err(PayError::NotFound(format!(
                         "transfer {no} is not recorded; check out_bill_no"

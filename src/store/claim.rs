@@ -4,6 +4,7 @@
 //! guarded `UPDATE … WHERE key IN (SELECT …)` under its single write lock.
 
 use super::{Backend, Ledger, StoreError, random_id};
+use crate::pay::port::{Claimed, Due, Lease};
 
 /// What to claim.
 pub(super) struct Claim<'a> {
@@ -72,5 +73,72 @@ impl Ledger {
         }
         db.commit().await?;
         Ok((token, keys))
+    }
+}
+
+/// The table, key and due condition (its one `?` is the grace cut-off) of each kind of row
+/// reconciliation leases.
+fn sweep(due: Due) -> (&'static str, &'static str, &'static str) {
+    match due {
+        Due::Orders => (
+            "pay_orders",
+            "out_trade_no",
+            "state IN ('NOTPAY', 'USERPAYING') AND created_at <= ?",
+        ),
+        Due::Refunds => (
+            "pay_refunds",
+            "out_refund_no",
+            "state IN ('RESERVED', 'PROCESSING', 'ABNORMAL') AND created_at <= ?",
+        ),
+        Due::Transfers => (
+            "pay_transfers",
+            "out_bill_no",
+            "state NOT IN ('SUCCESS', 'FAIL', 'CANCELLED', 'REJECTED') AND created_at <= ?",
+        ),
+    }
+}
+
+impl Ledger {
+    /// Leases the due rows of one kind for reconciliation.
+    pub(super) async fn claim_due(&self, due: Due, lease: Lease) -> Result<Claimed, StoreError> {
+        let (table, key, condition) = sweep(due);
+        let params = [lease.created_before];
+        let (token, keys) = self
+            .claim(&Claim {
+                table,
+                key,
+                condition,
+                params: &params,
+                now: lease.now,
+                until: lease.until,
+                limit: lease.limit,
+            })
+            .await?;
+        Ok(Claimed { token, keys })
+    }
+
+    /// Frees this claim's leases on `keys`.
+    pub(super) async fn release(
+        &self,
+        due: Due,
+        claim: &Claimed,
+        keys: &[String],
+    ) -> Result<(), StoreError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let (table, key, _) = sweep(due);
+        let marks = vec!["?"; keys.len()].join(", ");
+        let sql = format!(
+            "UPDATE {table} SET claimed_by = NULL, claim_until = NULL \
+             WHERE claimed_by = ? AND {key} IN ({marks})"
+        );
+        let sql = self.sql(&sql);
+        let mut q = sqlx::query(&sql).bind(claim.token.clone());
+        for k in keys {
+            q = q.bind(k.clone());
+        }
+        q.execute(&self.pool).await?;
+        Ok(())
     }
 }

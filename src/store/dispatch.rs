@@ -160,6 +160,9 @@ impl EventDispatcher {
         crate::periodic::every(interval, shutdown, move || {
             let this = this.clone();
             async move {
+                if !this.ledger.is_ready() {
+                    return; // the ledger's supervisor is reconnecting; nothing to hammer
+                }
                 let now = this.ledger.clock.now();
                 if let Err(e) = this.run_once(now).await {
                     tracing::warn!(error = %e, "event dispatch pass failed");

@@ -1,7 +1,10 @@
-//! The ledger's one error type. Business refusals travel as [`ServiceError`]s unchanged;
-//! everything else becomes `ServiceError::storage` at the `OrderService` boundary.
+//! The ledger's one error type. The ledger refuses nothing (refusals are decided in `pay`), so
+//! every error becomes `ServiceError::storage` at the storage-port boundary.
 
 use crate::pay::service::ServiceError;
+
+/// The `error` code of a request refused because the ledger cannot be used (HTTP 503).
+pub const STORE_UNAVAILABLE: &str = "STORE_UNAVAILABLE";
 
 /// What can go wrong in the ledger.
 #[derive(Debug)]
@@ -19,8 +22,6 @@ pub enum StoreError {
     },
     /// A stored value could not be read back (e.g. an unknown state name).
     Corrupt(String),
-    /// A business rule refused the request.
-    Refused(ServiceError),
 }
 
 impl StoreError {
@@ -38,6 +39,33 @@ impl StoreError {
     }
 }
 
+impl StoreError {
+    /// The database cannot be reached or written (lost connection, pool timeout, read-only
+    /// file or replica), as opposed to a failing statement: callers get 503
+    /// `STORE_UNAVAILABLE` and the ledger's supervisor is asked to check it.
+    pub fn is_unavailable(&self) -> bool {
+        use sqlx::Error as E;
+        match self {
+            Self::Database(
+                E::Io(_) | E::Tls(_) | E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed,
+            ) => true,
+            Self::Database(E::Database(db)) => {
+                let code = db.code().unwrap_or_default();
+                // SQLite READONLY (8 and its extended codes), PostgreSQL read-only transaction,
+                // shutdown and connection classes, MySQL --read-only (1290 / 1836).
+                matches!(
+                    code.as_ref(),
+                    "8" | "264" | "520" | "776" | "1032" | "25006"
+                ) || code.starts_with("08")
+                    || code.starts_with("57P")
+                    || db.message().contains("read-only")
+                    || db.message().contains("read only")
+            }
+            _ => false,
+        }
+    }
+}
+
 impl std::fmt::Display for StoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -50,7 +78,6 @@ impl std::fmt::Display for StoreError {
                 write!(f, "migration {version:04} failed: {source}")
             }
             Self::Corrupt(s) => write!(f, "corrupt ledger row: {s}"),
-            Self::Refused(e) => write!(f, "{e}"),
         }
     }
 }
@@ -59,7 +86,6 @@ impl std::error::Error for StoreError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Database(e) | Self::Migration { source: e, .. } => Some(e),
-            Self::Refused(e) => Some(e),
             Self::UnsupportedUrl(_) | Self::Corrupt(_) => None,
         }
     }
@@ -71,16 +97,17 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
-impl From<ServiceError> for StoreError {
-    fn from(e: ServiceError) -> Self {
-        Self::Refused(e)
-    }
-}
-
 impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Refused(e) => e,
+            other if other.is_unavailable() => {
+                tracing::error!(error = %other, "ledger unavailable");
+                ServiceError::new(
+                    crate::pay::service::ServiceErrorKind::Unavailable,
+                    STORE_UNAVAILABLE,
+                    other.to_string(),
+                )
+            }
             other => {
                 tracing::error!(error = %other, "ledger storage failure");
                 ServiceError::storage(other)
@@ -114,12 +141,7 @@ mod tests {
     use crate::pay::service::ServiceErrorKind;
 
     #[test]
-    fn refusals_pass_through_and_failures_become_storage_errors() {
-        let refused = ServiceError::new(ServiceErrorKind::Conflict, "OUT_TRADE_NO_USED", "x");
-        assert_eq!(
-            ServiceError::from(StoreError::Refused(refused.clone())),
-            refused
-        );
+    fn failures_become_storage_errors() {
         let failed = ServiceError::from(StoreError::Corrupt("state".into()));
         assert_eq!(
             (failed.kind, failed.code),
@@ -127,5 +149,10 @@ mod tests {
         );
         assert!(!StoreError::Corrupt("x".into()).is_retryable());
         assert!(!StoreError::Database(sqlx::Error::PoolTimedOut).is_retryable());
+        let lost = ServiceError::from(StoreError::Database(sqlx::Error::PoolTimedOut));
+        assert_eq!(
+            (lost.kind, lost.code),
+            (ServiceErrorKind::Unavailable, STORE_UNAVAILABLE)
+        );
     }
 }

@@ -10,9 +10,27 @@ use super::{Backend, Ledger, StoreError};
 /// `(version, sql)` pairs, oldest first.
 type Migrations = &'static [(i64, &'static str)];
 
-const SQLITE: Migrations = &[(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
-const POSTGRES: Migrations = &[(1, include_str!("../../migrations/postgres/0001_init.sql"))];
-const MYSQL: Migrations = &[(1, include_str!("../../migrations/mysql/0001_init.sql"))];
+const SQLITE: Migrations = &[
+    (1, include_str!("../../migrations/sqlite/0001_init.sql")),
+    (
+        2,
+        include_str!("../../migrations/sqlite/0002_payout_allowances.sql"),
+    ),
+];
+const POSTGRES: Migrations = &[
+    (1, include_str!("../../migrations/postgres/0001_init.sql")),
+    (
+        2,
+        include_str!("../../migrations/postgres/0002_payout_allowances.sql"),
+    ),
+];
+const MYSQL: Migrations = &[
+    (1, include_str!("../../migrations/mysql/0001_init.sql")),
+    (
+        2,
+        include_str!("../../migrations/mysql/0002_payout_allowances.sql"),
+    ),
+];
 
 /// Arbitrary but fixed key for `pg_advisory_lock` / `GET_LOCK`.
 const LOCK_KEY: i64 = 0x7061_795f_636f_6d6d;
@@ -128,6 +146,18 @@ mod tests {
         let versions = |m: Migrations| m.iter().map(|(v, _)| *v).collect::<Vec<_>>();
         assert_eq!(versions(SQLITE), versions(POSTGRES));
         assert_eq!(versions(SQLITE), versions(MYSQL));
+    }
+
+    #[test]
+    fn migration_comments_hold_no_semicolon() {
+        for (v, sql) in SQLITE.iter().chain(POSTGRES).chain(MYSQL) {
+            for line in sql.lines().filter(|l| l.trim_start().starts_with("--")) {
+                assert!(
+                    !line.contains(';'),
+                    "migration {v}: a `;` in a comment splits the statement: {line}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -1,22 +1,25 @@
-//! The persistent order ledger: [`Ledger`] implements [`crate::pay::service::OrderService`] on
-//! sqlx's `any` driver for SQLite, PostgreSQL and MySQL/MariaDB, chosen by the database URL.
-//! Every use case is one atomic, idempotent SQL transaction (status-guarded updates, unique
-//! keys); every state change writes an event row to the outbox in the same transaction.
+//! The persistent order ledger: [`Ledger`] implements the storage port
+//! [`crate::pay::port::LedgerStore`] on sqlx's `any` driver for SQLite, PostgreSQL and
+//! MySQL/MariaDB, chosen by the database URL. Every write is one atomic, idempotent SQL
+//! transaction (status-guarded updates, unique keys); every state change writes an event row to
+//! the outbox in the same transaction. It decides nothing: `pay::book` decides, this records.
 //!
 //! SQLite runs with WAL and a busy timeout, every write transaction starts with
 //! `BEGIN IMMEDIATE` (no read→write upgrade deadlocks between processes), and the pool holds a
 //! single connection: SQLite admits one writer at a time anyway, so in-process writers queue on
 //! the pool instead of spinning on `SQLITE_BUSY`.
 
+mod allowance_claims;
+mod allowances;
 mod claim;
 mod console;
 pub mod dispatch;
 mod error;
 mod events;
 mod migrate;
+pub mod open;
 mod orders;
 mod reads;
-pub mod reconcile;
 mod refunds;
 mod rows;
 mod service;
@@ -24,15 +27,14 @@ mod transfers;
 
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::time::Duration;
 
-use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{Any, AnyPool, Executor, Transaction};
+use sqlx::any::install_default_drivers;
+use sqlx::{Any, AnyPool, Transaction};
 
 pub use dispatch::{DispatchSummary, EventDispatcher};
-pub use error::StoreError;
+pub use error::{STORE_UNAVAILABLE, StoreError};
 pub use events::{EventFilter, EventView};
-pub use reconcile::{ReconcileSettings, ReconcileSummary, Reconciler};
+pub use open::StoreStatus;
 pub use transfers::TransferView;
 
 /// Which SQL dialect a ledger speaks.
@@ -73,6 +75,8 @@ pub struct Ledger {
     pool: AnyPool,
     backend: Backend,
     clock: Clock,
+    /// Whether the ledger is usable now (see `open`).
+    health: Arc<open::StoreHealth>,
 }
 
 impl std::fmt::Debug for Ledger {
@@ -91,23 +95,12 @@ impl Ledger {
         if backend == Backend::Sqlite {
             warn_if_ephemeral();
         }
-        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
-        let options = match backend {
-            Backend::Sqlite => options.max_connections(1).after_connect(|conn, _| {
-                Box::pin(async move {
-                    conn.execute("PRAGMA journal_mode = WAL").await?;
-                    conn.execute("PRAGMA busy_timeout = 5000").await?;
-                    conn.execute("PRAGMA synchronous = NORMAL").await?;
-                    Ok(())
-                })
-            }),
-            Backend::Postgres | Backend::MySql => options.max_connections(10),
-        };
-        let pool = options.connect(url).await?;
+        let pool = open::pool_options(backend).connect(url).await?;
         let ledger = Self {
             pool,
             backend,
             clock: system_clock(),
+            health: open::StoreHealth::ready(),
         };
         migrate::run(&ledger).await?;
         Ok(ledger)
@@ -127,6 +120,11 @@ impl Ledger {
     /// Closes the pool (waits for connections to be returned).
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// The ledger's clock (the application's one clock: `Parts::ledger` hands it on).
+    pub fn clock(&self) -> Clock {
+        self.clock.clone()
     }
 
     fn now(&self) -> i64 {
@@ -203,13 +201,18 @@ fn in_cloud_function() -> bool {
 /// locally (the directory is created), or under `/tmp` in a cloud function (the only writable
 /// place there; [`Ledger::connect`] then warns that it is not durable).
 pub fn default_database_url() -> String {
-    let url = default_url_for(in_cloud_function());
+    let url = default_url();
     if url.starts_with("sqlite://./data/")
         && let Err(e) = std::fs::create_dir_all("./data")
     {
         tracing::warn!(error = %e, "could not create ./data for the SQLite ledger");
     }
-    url.to_string()
+    url
+}
+
+/// The default database URL, without creating its directory (`check-config` creates nothing).
+pub fn default_url() -> String {
+    default_url_for(in_cloud_function()).to_string()
 }
 
 fn default_url_for(in_cloud: bool) -> &'static str {

@@ -1,44 +1,21 @@
-//! Orders: recording before WeChat is called, storing the prepay, applying pay notices once
-//! (PAID, AMOUNT_MISMATCH, USERPAYING) and closing. Reads return the order with its refunds.
+//! Orders: recording before WeChat is called, storing the prepay, persisting the payment step
+//! `pay` decided (PAID, AMOUNT_MISMATCH, USERPAYING) at most once, and closing. Every write is
+//! status-guarded and carries its outbox event in the same transaction.
 
 use serde_json::json;
 use sqlx::AnyConnection;
 
 use super::rows::{prepay, req_text};
 use super::{Ledger, StoreError};
-use crate::pay::rules::{StoredOrder, check_payment, is_paid_state, number_reused};
-use crate::pay::service::{
-    Notice, NoticeOutcome, OrderAdmission, OrderDraft, OrderState, OrderView, Prepay, ServiceError,
-    ServiceErrorKind,
-};
-use crate::pay::types::mask;
+use crate::pay::port::{Inserted, PayStep, Sighting, StoredOrder, Written};
+use crate::pay::service::{OrderDraft, OrderState, OrderView, Prepay};
 use crate::wechatpay::model::Transaction;
 
-/// What a transaction asks of a stored order.
-enum PayStep {
-    UserPaying,
-    Pay,
-    Mismatch(String),
-    Nothing,
-}
-
-impl PayStep {
-    fn decide(order: &OrderView, tx: &Transaction) -> Self {
-        if tx.trade_state == "USERPAYING" {
-            Self::UserPaying
-        } else if !is_paid_state(&tx.trade_state) {
-            Self::Nothing
-        } else {
-            match check_payment(stored(order), tx) {
-                Ok(()) => Self::Pay,
-                Err(why) => Self::Mismatch(why),
-            }
-        }
-    }
-}
-
 impl Ledger {
-    pub(super) async fn insert_order(&self, d: &OrderDraft) -> Result<OrderAdmission, StoreError> {
+    pub(super) async fn insert_order(
+        &self,
+        d: &OrderDraft,
+    ) -> Result<Inserted<StoredOrder>, StoreError> {
         let now = self.now();
         let inserted = sqlx::query(&self.insert_ignore(
             "pay_orders (out_trade_no, owner, appid, mchid, trade_type, amount, currency, \
@@ -62,8 +39,7 @@ impl Ledger {
         .await?
         .rows_affected();
         if inserted == 1 {
-            tracing::info!(out_trade_no = %d.out_trade_no, owner = %d.owner.as_ref().map_or("-".into(), |o| o.masked()), "order recorded");
-            return Ok(OrderAdmission::New);
+            return Ok(Inserted::New);
         }
         let row = sqlx::query(&self.sql(
             "SELECT fingerprint, request_body, state, prepay_id, code_url, h5_url, \
@@ -72,25 +48,18 @@ impl Ledger {
         .bind(d.out_trade_no.to_string())
         .fetch_one(&self.pool)
         .await?;
-        if req_text(&row, "fingerprint")? != d.fingerprint {
-            return Err(number_reused(
-                "OUT_TRADE_NO_USED",
-                "out_trade_no",
-                d.out_trade_no.as_str(),
-                "order",
-            )
-            .into());
-        }
         let state = req_text(&row, "state")?;
-        Ok(OrderAdmission::Existing {
+        Ok(Inserted::Existing(StoredOrder {
+            fingerprint: req_text(&row, "fingerprint")?,
             request_body: req_text(&row, "request_body")?,
             prepay: prepay(&row)?,
             state: OrderState::parse(&state)
                 .ok_or_else(|| StoreError::Corrupt(format!("unknown order state {state}")))?,
-        })
+        }))
     }
 
-    pub(super) async fn store_prepay(&self, no: &str, p: &Prepay) -> Result<(), StoreError> {
+    /// `false` if the order is unknown.
+    pub(super) async fn store_prepay(&self, no: &str, p: &Prepay) -> Result<bool, StoreError> {
         let n = sqlx::query(&self.sql(
             "UPDATE pay_orders SET prepay_id = ?, code_url = ?, h5_url = ?, \
              prepay_created_at = ?, updated_at = ? WHERE out_trade_no = ?",
@@ -104,10 +73,7 @@ impl Ledger {
         .execute(&self.pool)
         .await?
         .rows_affected();
-        if n == 0 {
-            return Err(not_found("out_trade_no").into());
-        }
-        Ok(())
+        Ok(n == 1)
     }
 
     /// Records a notification id; `false` if it was seen before.
@@ -130,50 +96,49 @@ impl Ledger {
         Ok(n == 1)
     }
 
+    /// Records the sighting and persists `step` on a still-pending order, with its event, in
+    /// one transaction.
     pub(super) async fn apply_payment(
         &self,
-        n: &Notice<Transaction>,
-    ) -> Result<NoticeOutcome, StoreError> {
-        let tx = &n.object;
-        // appid, mchid, amount and currency never change after recording, so the match can be
-        // decided before the write transaction; the state guard below decides "once".
-        let Some(order) = self.load_order_plain(&tx.out_trade_no).await? else {
-            return Ok(NoticeOutcome::Unknown);
-        };
-        let step = PayStep::decide(&order, tx);
+        seen: Sighting<'_>,
+        tx: &Transaction,
+        step: &PayStep,
+    ) -> Result<Written<OrderView>, StoreError> {
         let mut db = self.begin().await?;
         if !self
-            .first_sighting(&mut db, n.notification_id.as_deref(), &n.event_type)
+            .first_sighting(&mut db, seen.notification_id, seen.event_type)
             .await?
         {
-            return Ok(NoticeOutcome::Duplicate);
+            return Ok(Written::Replay);
         }
-        let changed = match &step {
+        let changed = match step {
             PayStep::Nothing => false,
-            PayStep::UserPaying => self.mark_userpaying(&mut db, &order.out_trade_no).await?,
+            PayStep::UserPaying => self.mark_userpaying(&mut db, &tx.out_trade_no).await?,
             PayStep::Pay => self.settle(&mut db, tx, OrderState::Paid, None).await?,
             PayStep::Mismatch(why) => {
                 let held = OrderState::AmountMismatch;
                 self.settle(&mut db, tx, held, Some(why)).await?
             }
         };
-        let outcome = if changed {
-            self.payment_event(&mut db, step, tx).await?
-        } else {
-            NoticeOutcome::Duplicate
-        };
-        db.commit().await?;
-        if let NoticeOutcome::Mismatch(why) = &outcome {
-            tracing::error!(
-                out_trade_no = %order.out_trade_no,
-                owner = %order.owner.as_deref().map_or("-".into(), mask),
-                reason = %why,
-                "ALERT: payment does not match the stored order; held as AMOUNT_MISMATCH"
-            );
-        } else if changed {
-            tracing::info!(out_trade_no = %order.out_trade_no, trade_state = %tx.trade_state, "payment applied");
+        if !changed {
+            db.commit().await?;
+            return Ok(Written::Unchanged);
         }
-        Ok(outcome)
+        let view = self.load_order(&mut db, &tx.out_trade_no).await?;
+        match step {
+            PayStep::Pay => {
+                self.insert_event(&mut db, "order.paid", json!(view))
+                    .await?;
+            }
+            PayStep::Mismatch(why) => {
+                let data = json!({"order": view, "reason": why, "transaction": tx});
+                self.insert_event(&mut db, "order.amount_mismatch", data)
+                    .await?;
+            }
+            PayStep::UserPaying | PayStep::Nothing => {}
+        }
+        db.commit().await?;
+        Ok(Written::Changed(view))
     }
 
     /// NOTPAY → USERPAYING; `true` if it changed.
@@ -215,30 +180,8 @@ impl Ledger {
         Ok(n == 1)
     }
 
-    /// The event for an applied payment step, and the step's outcome.
-    async fn payment_event(
-        &self,
-        db: &mut AnyConnection,
-        step: PayStep,
-        tx: &Transaction,
-    ) -> Result<NoticeOutcome, StoreError> {
-        let view = self.load_order(db, &tx.out_trade_no).await?;
-        Ok(match step {
-            PayStep::Pay => {
-                self.insert_event(db, "order.paid", json!(view)).await?;
-                NoticeOutcome::Applied
-            }
-            PayStep::Mismatch(why) => {
-                let data = json!({"order": view, "reason": why, "transaction": tx});
-                self.insert_event(db, "order.amount_mismatch", data).await?;
-                NoticeOutcome::Mismatch(why)
-            }
-            PayStep::UserPaying | PayStep::Nothing => NoticeOutcome::Applied,
-        })
-    }
-
-    /// Closes a pending order; `true` if it changed.
-    pub(super) async fn close_pending(&self, no: &str) -> Result<bool, StoreError> {
+    /// Closes a pending order, with `order.closed`.
+    pub(super) async fn close_pending(&self, no: &str) -> Result<Written<OrderView>, StoreError> {
         let mut db = self.begin().await?;
         let changed = sqlx::query(&self.sql(
             "UPDATE pay_orders SET state = 'CLOSED', updated_at = ? \
@@ -249,23 +192,15 @@ impl Ledger {
         .execute(&mut *db)
         .await?
         .rows_affected();
-        if changed == 1 {
-            let view = self.load_order(&mut db, no).await?;
-            self.insert_event(&mut db, "order.closed", json!(view))
-                .await?;
+        if changed == 0 {
+            db.commit().await?;
+            return Ok(Written::Unchanged);
         }
+        let view = self.load_order(&mut db, no).await?;
+        self.insert_event(&mut db, "order.closed", json!(view))
+            .await?;
         db.commit().await?;
-        Ok(changed == 1)
-    }
-}
-
-fn stored(o: &OrderView) -> StoredOrder<'_> {
-    StoredOrder {
-        out_trade_no: &o.out_trade_no,
-        appid: &o.appid,
-        mchid: &o.mchid,
-        amount: o.amount,
-        currency: &o.currency,
+        Ok(Written::Changed(view))
     }
 }
 
@@ -277,12 +212,4 @@ fn paid_at(tx: &Transaction, now: i64) -> i64 {
             time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
         })
         .map_or(now, |t| t.unix_timestamp())
-}
-
-pub(super) fn not_found(what: &str) -> ServiceError {
-    ServiceError::new(
-        ServiceErrorKind::NotFound,
-        "NOT_FOUND",
-        format!("{what} is not recorded"),
-    )
 }

@@ -45,11 +45,6 @@ impl Ledger {
         }
     }
 
-    pub(super) async fn load_order_plain(&self, no: &str) -> Result<Option<OrderView>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        self.load_order_opt(&mut conn, no).await
-    }
-
     pub(super) async fn load_order_opt(
         &self,
         conn: &mut AnyConnection,

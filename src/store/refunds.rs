@@ -1,58 +1,18 @@
-//! Refunds: reserving the amount before WeChat is called (so concurrent refunds can never
-//! exceed the paid total), then accepting, rejecting and settling them from WeChat's answers.
-//!
-//! States: RESERVED → PROCESSING → SUCCESS | CLOSED, RESERVED → REJECTED, and ABNORMAL, which
-//! keeps the money reserved (WeChat could not pay it back, a person must act; it may still end
-//! in SUCCESS or CLOSED) and emits `refund.failed` with `"final": false`.
+//! Refunds: the guarded reservation (so concurrent refunds can never exceed the paid total),
+//! then accepting, rejecting and settling them as `pay` decided from WeChat's answers.
+//! States: see [`crate::pay::states::RefundState`].
 
 use serde_json::json;
 
-use super::orders::not_found;
 use super::{Ledger, StoreError};
-use crate::pay::rules::decide_refund;
-use crate::pay::service::{
-    Notice, NoticeOutcome, RefundAdmission, RefundDraft, RefundRecord, ServiceError,
-    ServiceErrorKind,
-};
+use crate::pay::port::{RefundSettlement, Sighting, Written};
+use crate::pay::service::{OrderView, RefundRecord};
 use crate::wechatpay::model::Refund;
 
-/// How often a reservation is re-decided when concurrent refunds moved the totals under it.
-const RESERVE_ATTEMPTS: usize = 8;
-
 impl Ledger {
-    pub(super) async fn reserve(&self, d: &RefundDraft) -> Result<RefundAdmission, StoreError> {
-        for _ in 0..RESERVE_ATTEMPTS {
-            let order = match (&d.out_trade_no, &d.transaction_id) {
-                (Some(no), _) => self.order_with_refunds(no.as_str()).await?,
-                (None, Some(tid)) => self.order_by_transaction(tid).await?,
-                (None, None) => None,
-            }
-            .ok_or_else(|| not_found("the order to refund"))?;
-            let existing = self.refund_by_no(d.out_refund_no.as_str()).await?;
-            let admission = decide_refund(&order, existing, d)?;
-            if !admission.fresh {
-                return Ok(admission);
-            }
-            let record = admission.refund;
-            if self.try_reserve(&record, d.reason.as_deref()).await? {
-                return Ok(RefundAdmission {
-                    refund: record,
-                    fresh: true,
-                });
-            }
-            // Someone else reserved first (or took this out_refund_no): decide again.
-        }
-        Err(ServiceError::new(
-            ServiceErrorKind::Unavailable,
-            "REFUND_BUSY",
-            "too many concurrent refunds of this order; try again",
-        )
-        .into())
-    }
-
     /// The guarded reservation and the refund row, in one transaction; `false` if the totals
     /// moved or the refund number was taken meanwhile (nothing is changed then).
-    async fn try_reserve(
+    pub(super) async fn try_reserve(
         &self,
         r: &RefundRecord,
         reason: Option<&str>,
@@ -96,7 +56,8 @@ impl Ledger {
         Ok(true)
     }
 
-    pub(super) async fn accept_refund(&self, r: &Refund) -> Result<(), StoreError> {
+    /// Stores WeChat's refund id and moves RESERVED → PROCESSING; `false` if unknown.
+    pub(super) async fn accept_refund(&self, r: &Refund) -> Result<bool, StoreError> {
         let n = sqlx::query(&self.sql(
             "UPDATE pay_refunds SET refund_id = ?, updated_at = ?, state = CASE \
              WHEN state = 'RESERVED' THEN 'PROCESSING' ELSE state END WHERE out_refund_no = ?",
@@ -107,21 +68,14 @@ impl Ledger {
         .execute(&self.pool)
         .await?
         .rows_affected();
-        if n == 0 {
-            return Err(not_found("out_refund_no").into());
-        }
-        if matches!(r.status.as_str(), "SUCCESS" | "CLOSED" | "ABNORMAL") {
-            let notice = Notice {
-                notification_id: None,
-                event_type: "ACCEPTED".into(),
-                object: r.clone(),
-            };
-            self.apply_refund(&notice).await?;
-        }
-        Ok(())
+        Ok(n == 1)
     }
 
-    pub(super) async fn reject_refund(&self, no: &str, reason: &str) -> Result<(), StoreError> {
+    /// RESERVED → REJECTED, releasing the reservation.
+    pub(super) async fn reject_refund(
+        &self,
+        no: &str,
+    ) -> Result<Written<RefundRecord>, StoreError> {
         let mut db = self.begin().await?;
         let n = sqlx::query(&self.sql(
             "UPDATE pay_refunds SET state = 'REJECTED', updated_at = ? \
@@ -132,87 +86,59 @@ impl Ledger {
         .execute(&mut *db)
         .await?
         .rows_affected();
-        if n == 1 {
-            let r = self.load_refund(&mut db, no).await?;
-            self.move_refund_money(&mut db, &r, 0).await?;
-            tracing::warn!(
-                out_refund_no = no,
-                reason,
-                "refund rejected; reservation released"
-            );
+        if n == 0 {
+            db.commit().await?;
+            return Ok(Written::Unchanged);
         }
+        let r = self.load_refund(&mut db, no).await?;
+        self.move_refund_money(&mut db, &r, 0).await?;
         db.commit().await?;
-        Ok(())
+        Ok(Written::Changed(r))
     }
 
+    /// Records the sighting and settles a refund that is not final yet: its state, the money
+    /// as `s` says, and the event, in one transaction.
     pub(super) async fn apply_refund(
         &self,
-        n: &Notice<Refund>,
-    ) -> Result<NoticeOutcome, StoreError> {
-        let obj = &n.object;
-        let Some(stored) = self.refund_by_no(&obj.out_refund_no).await? else {
-            return Ok(NoticeOutcome::Unknown);
-        };
-        if obj.out_trade_no != stored.out_trade_no || obj.amount.refund != Some(stored.amount) {
-            let why = format!(
-                "refund {} says order {} amount {:?}, the ledger has order {} amount {}",
-                stored.out_refund_no,
-                obj.out_trade_no,
-                obj.amount.refund,
-                stored.out_trade_no,
-                stored.amount
-            );
-            tracing::error!(reason = %why, "ALERT: refund result does not match the ledger");
-            return Ok(NoticeOutcome::Mismatch(why));
-        }
-        let status = obj.status.as_str();
-        if !matches!(status, "SUCCESS" | "CLOSED" | "ABNORMAL") {
-            return Ok(NoticeOutcome::Duplicate);
-        }
+        seen: Sighting<'_>,
+        no: &str,
+        s: &RefundSettlement,
+    ) -> Result<Written<(RefundRecord, OrderView)>, StoreError> {
         let mut db = self.begin().await?;
         if !self
-            .first_sighting(&mut db, n.notification_id.as_deref(), &n.event_type)
+            .first_sighting(&mut db, seen.notification_id, seen.event_type)
             .await?
         {
-            return Ok(NoticeOutcome::Duplicate);
+            return Ok(Written::Replay);
         }
+        let status = s.state.as_str();
         let changed = sqlx::query(&self.sql(
             "UPDATE pay_refunds SET state = ?, refund_id = COALESCE(refund_id, ?), updated_at = ? \
              WHERE out_refund_no = ? AND state IN ('RESERVED', 'PROCESSING', 'ABNORMAL') \
              AND state <> ?",
         ))
         .bind(status.to_string())
-        .bind(Some(obj.refund_id.clone()).filter(|s| !s.is_empty()))
+        .bind(s.refund_id.clone())
         .bind(self.now())
-        .bind(stored.out_refund_no.clone())
+        .bind(no.to_string())
         .bind(status.to_string())
         .execute(&mut *db)
         .await?
         .rows_affected();
         if changed == 0 {
             db.commit().await?;
-            return Ok(NoticeOutcome::Duplicate);
+            return Ok(Written::Unchanged);
         }
-        let refunded = if status == "SUCCESS" {
-            stored.amount
-        } else {
-            0
-        };
-        if status != "ABNORMAL" {
-            self.move_refund_money(&mut db, &stored, refunded).await?;
+        let record = self.load_refund(&mut db, no).await?;
+        if s.release {
+            self.move_refund_money(&mut db, &record, s.refunded).await?;
         }
-        let record = self.load_refund(&mut db, &stored.out_refund_no).await?;
-        let order = self.load_order(&mut db, &stored.out_trade_no).await?;
-        let (event, is_final) = match status {
-            "SUCCESS" => ("refund.succeeded", true),
-            "CLOSED" => ("refund.failed", true),
-            _ => ("refund.failed", false),
-        };
+        let order = self.load_order(&mut db, &record.out_trade_no).await?;
+        let (event, is_final) = s.event;
         let data = json!({"refund": record, "order": order, "final": is_final});
         self.insert_event(&mut db, event, data).await?;
         db.commit().await?;
-        tracing::info!(out_refund_no = %stored.out_refund_no, status, "refund result applied");
-        Ok(NoticeOutcome::Applied)
+        Ok(Written::Changed((record, order)))
     }
 
     /// Releases a refund's reservation, moving `refunded` of it to the refunded total, and

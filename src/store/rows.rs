@@ -5,7 +5,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::StoreError;
-use crate::pay::service::{OrderState, OrderView, Prepay, RefundRecord};
+use crate::pay::service::{OrderState, OrderView, Prepay, RefundRecord, RefundState};
 
 /// The columns [`order_view`] reads, in a SELECT list.
 pub(super) const ORDER_COLUMNS: &str = "out_trade_no, owner, appid, mchid, trade_type, amount, \
@@ -93,7 +93,11 @@ pub(super) fn refund_record(row: &AnyRow) -> Result<RefundRecord, StoreError> {
         transaction_id: text(row, "transaction_id")?,
         amount: int(row, "amount")?,
         order_total: int(row, "order_total")?,
-        state: req_text(row, "state")?,
+        state: {
+            let state = req_text(row, "state")?;
+            RefundState::parse(&state)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown refund state {state}")))?
+        },
         refund_id: text(row, "refund_id")?,
     })
 }

@@ -1,91 +1,138 @@
-//! The `OrderService` boundary: each hook calls the matching ledger use case, retries it on
-//! deadlocks and busy locks, and turns [`StoreError`] into [`ServiceError`].
+//! The storage port ([`LedgerStore`]) on the SQL ledger: each method calls the matching guarded
+//! write or read, retries it on deadlocks and busy locks, and turns [`super::StoreError`] into
+//! [`ServiceError`]. Nothing here decides; `pay::book` does.
 
 use async_trait::async_trait;
 
 use super::Ledger;
 use super::error::retrying;
-use crate::pay::service::*;
-use crate::pay::types::{OutBillNo, OutRefundNo, OutTradeNo};
-use crate::wechatpay::model::{Refund, Transaction, TransferBill};
+use crate::pay::port::*;
+use crate::pay::service::{
+    OrderDraft, OrderView, Prepay, RefundRecord, ServiceError, TransferDraft, TransferState,
+    TransferView,
+};
+use crate::wechatpay::model::{Refund, Transaction};
 
 #[async_trait]
-impl OrderService for Ledger {
-    async fn record_order(&self, d: &OrderDraft) -> Result<OrderAdmission, ServiceError> {
+impl LedgerStore for Ledger {
+    fn is_ready(&self) -> bool {
+        Ledger::is_ready(self)
+    }
+
+    async fn insert_order(&self, d: &OrderDraft) -> Result<Inserted<StoredOrder>, ServiceError> {
         Ok(retrying!(Ledger::insert_order(self, d))?)
     }
 
-    async fn order_placed(&self, order: &OrderDraft, prepay: &Prepay) -> Result<(), ServiceError> {
-        let no = order.out_trade_no.as_str();
-        Ok(retrying!(Ledger::store_prepay(self, no, prepay))?)
+    async fn store_prepay(&self, no: &str, p: &Prepay) -> Result<bool, ServiceError> {
+        Ok(retrying!(Ledger::store_prepay(self, no, p))?)
     }
 
-    async fn payment_notified(
+    async fn find_order(&self, no: &str) -> Result<Option<OrderView>, ServiceError> {
+        Ok(retrying!(Ledger::order_with_refunds(self, no))?)
+    }
+
+    async fn find_order_by_transaction(&self, id: &str) -> Result<Option<OrderView>, ServiceError> {
+        Ok(retrying!(Ledger::order_by_transaction(self, id))?)
+    }
+
+    async fn record_payment(
         &self,
-        n: &Notice<Transaction>,
-    ) -> Result<NoticeOutcome, ServiceError> {
-        Ok(retrying!(Ledger::apply_payment(self, n))?)
+        seen: Sighting<'_>,
+        tx: &Transaction,
+        step: &PayStep,
+    ) -> Result<Written<OrderView>, ServiceError> {
+        Ok(retrying!(Ledger::apply_payment(self, seen, tx, step))?)
     }
 
-    async fn order_closed(&self, no: &OutTradeNo) -> Result<(), ServiceError> {
-        retrying!(Ledger::close_pending(self, no.as_str()))?;
-        Ok(())
+    async fn close_order(&self, no: &str) -> Result<Written<OrderView>, ServiceError> {
+        Ok(retrying!(Ledger::close_pending(self, no))?)
     }
 
-    async fn reserve_refund(&self, d: &RefundDraft) -> Result<RefundAdmission, ServiceError> {
-        Ok(retrying!(Ledger::reserve(self, d))?)
+    async fn find_refund(&self, no: &str) -> Result<Option<RefundRecord>, ServiceError> {
+        Ok(retrying!(Ledger::refund_by_no(self, no))?)
     }
 
-    async fn refund_accepted(&self, refund: &Refund) -> Result<(), ServiceError> {
-        Ok(retrying!(Ledger::accept_refund(self, refund))?)
+    async fn reserve_refund(
+        &self,
+        r: &RefundRecord,
+        reason: Option<&str>,
+    ) -> Result<bool, ServiceError> {
+        Ok(retrying!(Ledger::try_reserve(self, r, reason))?)
     }
 
-    async fn refund_rejected(&self, no: &OutRefundNo, reason: &str) -> Result<(), ServiceError> {
-        Ok(retrying!(Ledger::reject_refund(self, no.as_str(), reason))?)
+    async fn mark_refund_accepted(&self, r: &Refund) -> Result<bool, ServiceError> {
+        Ok(retrying!(Ledger::accept_refund(self, r))?)
     }
 
-    async fn refund_notified(&self, n: &Notice<Refund>) -> Result<NoticeOutcome, ServiceError> {
-        Ok(retrying!(Ledger::apply_refund(self, n))?)
+    async fn reject_refund(
+        &self,
+        no: &str,
+        _reason: &str,
+    ) -> Result<Written<RefundRecord>, ServiceError> {
+        Ok(retrying!(Ledger::reject_refund(self, no))?)
     }
 
-    async fn record_transfer(&self, d: &TransferDraft) -> Result<TransferAdmission, ServiceError> {
+    async fn settle_refund(
+        &self,
+        seen: Sighting<'_>,
+        no: &str,
+        s: &RefundSettlement,
+    ) -> Result<Written<(RefundRecord, OrderView)>, ServiceError> {
+        Ok(retrying!(Ledger::apply_refund(self, seen, no, s))?)
+    }
+
+    async fn insert_transfer(
+        &self,
+        d: &TransferDraft,
+    ) -> Result<Inserted<StoredTransfer>, ServiceError> {
         Ok(retrying!(Ledger::insert_transfer(self, d))?)
     }
 
-    async fn transfer_accepted(&self, bill: &TransferBill) -> Result<(), ServiceError> {
-        Ok(retrying!(Ledger::accept_transfer(self, bill))?)
+    async fn find_transfer(&self, no: &str) -> Result<Option<TransferView>, ServiceError> {
+        Ok(retrying!(Ledger::find_transfer(self, no))?)
     }
 
-    async fn transfer_rejected(&self, no: &OutBillNo, reason: &str) -> Result<(), ServiceError> {
-        Ok(retrying!(Ledger::reject_transfer(
+    async fn mark_transfer_accepted(
+        &self,
+        no: &str,
+        transfer_bill_no: Option<&str>,
+        state: TransferState,
+    ) -> Result<bool, ServiceError> {
+        Ok(retrying!(Ledger::accept_transfer(
             self,
-            no.as_str(),
-            reason
+            no,
+            transfer_bill_no,
+            state
         ))?)
     }
 
-    async fn transfer_notified(
+    async fn reject_transfer(
         &self,
-        n: &Notice<TransferBill>,
-    ) -> Result<NoticeOutcome, ServiceError> {
-        Ok(retrying!(Ledger::apply_transfer(self, n))?)
+        no: &str,
+        reason: &str,
+    ) -> Result<Written<TransferView>, ServiceError> {
+        Ok(retrying!(Ledger::reject_transfer(self, no, reason))?)
     }
 
-    async fn find_order(&self, no: &OutTradeNo) -> Result<Option<OrderView>, ServiceError> {
-        Ok(Ledger::order_with_refunds(self, no.as_str()).await?)
+    async fn settle_transfer(
+        &self,
+        seen: Sighting<'_>,
+        no: &str,
+        s: &TransferSettlement,
+    ) -> Result<Written<TransferView>, ServiceError> {
+        Ok(retrying!(Ledger::apply_transfer(self, seen, no, s))?)
     }
 
-    async fn find_by_transaction_id(&self, id: &str) -> Result<Option<OrderView>, ServiceError> {
-        Ok(Ledger::order_by_transaction(self, id).await?)
+    async fn claim_due(&self, due: Due, lease: Lease) -> Result<Claimed, ServiceError> {
+        Ok(retrying!(Ledger::claim_due(self, due, lease))?)
     }
 
-    async fn find_refund(&self, no: &OutRefundNo) -> Result<Option<RefundRecord>, ServiceError> {
-        Ok(Ledger::refund_by_no(self, no.as_str()).await?)
-    }
-
-    async fn transfer_payee(&self, no: &OutBillNo) -> Result<Option<String>, ServiceError> {
-        Ok(Ledger::find_transfer(self, no.as_str())
-            .await?
-            .map(|t| t.openid))
+    async fn release(
+        &self,
+        due: Due,
+        claim: &Claimed,
+        keys: &[String],
+    ) -> Result<(), ServiceError> {
+        Ok(retrying!(Ledger::release(self, due, claim, keys))?)
     }
 }

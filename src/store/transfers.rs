@@ -1,38 +1,14 @@
-//! Merchant transfers: recording before WeChat is called, then following the bill to a final
-//! state. States: RECORDED → (ACCEPTED, PROCESSING, WAIT_USER_CONFIRM, TRANSFERING,
-//! CANCELING …) → SUCCESS | FAIL | CANCELLED; RECORDED → REJECTED when WeChat refused the call.
+//! Merchant transfers: recording before WeChat is called, then recording the bill's states as
+//! `pay` decided from WeChat's answers. States: see [`crate::pay::states::TransferState`].
 
-use serde::Serialize;
 use serde_json::json;
 
-use super::orders::not_found;
 use super::rows::{int, req_text, text};
 use super::{Ledger, StoreError};
-use crate::pay::rules::number_reused;
-use crate::pay::service::{Notice, NoticeOutcome, TransferAdmission, TransferDraft};
-use crate::pay::types::mask;
-use crate::wechatpay::model::TransferBill;
+use crate::pay::port::{Inserted, Sighting, StoredTransfer, TransferSettlement, Written};
+use crate::pay::service::{TransferDraft, TransferState};
 
-/// The ledger's view of one transfer (the payload of `transfer.*` events).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TransferView {
-    /// Our bill number.
-    pub out_bill_no: String,
-    /// AppID.
-    pub appid: String,
-    /// Payee openid.
-    pub openid: String,
-    /// Amount (fen).
-    pub amount: i64,
-    /// RECORDED, REJECTED, or WeChat's bill state.
-    pub state: String,
-    /// WeChat's bill number once accepted.
-    pub transfer_bill_no: Option<String>,
-    /// Why it failed, when it did.
-    pub fail_reason: Option<String>,
-    /// Unix seconds.
-    pub created_at: i64,
-}
+pub use crate::pay::model::TransferView;
 
 /// States after which nothing changes.
 const FINAL: &str = "('SUCCESS', 'FAIL', 'CANCELLED')";
@@ -41,7 +17,7 @@ impl Ledger {
     pub(super) async fn insert_transfer(
         &self,
         d: &TransferDraft,
-    ) -> Result<TransferAdmission, StoreError> {
+    ) -> Result<Inserted<StoredTransfer>, StoreError> {
         let now = self.now();
         let inserted = sqlx::query(&self.insert_ignore(
             "pay_transfers (out_bill_no, appid, openid, amount, fingerprint, request_body, \
@@ -59,8 +35,7 @@ impl Ledger {
         .await?
         .rows_affected();
         if inserted == 1 {
-            tracing::info!(out_bill_no = %d.out_bill_no, payee = %d.openid.masked(), "transfer recorded");
-            return Ok(TransferAdmission::New);
+            return Ok(Inserted::New);
         }
         let row = sqlx::query(
             &self.sql("SELECT fingerprint, request_body FROM pay_transfers WHERE out_bill_no = ?"),
@@ -68,119 +43,105 @@ impl Ledger {
         .bind(d.out_bill_no.to_string())
         .fetch_one(&self.pool)
         .await?;
-        if req_text(&row, "fingerprint")? != d.fingerprint {
-            return Err(number_reused(
-                "OUT_BILL_NO_USED",
-                "out_bill_no",
-                d.out_bill_no.as_str(),
-                "transfer",
-            )
-            .into());
-        }
-        Ok(TransferAdmission::Existing {
+        Ok(Inserted::Existing(StoredTransfer {
+            fingerprint: req_text(&row, "fingerprint")?,
             request_body: req_text(&row, "request_body")?,
-        })
+        }))
     }
 
-    pub(super) async fn accept_transfer(&self, bill: &TransferBill) -> Result<(), StoreError> {
-        let Some(t) = self.find_transfer(&bill.out_bill_no).await? else {
-            return Err(not_found("out_bill_no").into());
-        };
-        if bill.is_final() {
-            let notice = Notice {
-                notification_id: None,
-                event_type: "ACCEPTED".into(),
-                object: bill.clone(),
-            };
-            self.apply_transfer(&notice).await?;
-            return Ok(());
-        }
-        let state = if bill.state.is_empty() {
-            "ACCEPTED"
-        } else {
-            &bill.state
-        };
-        sqlx::query(&self.sql(&format!(
+    /// Stores WeChat's bill number and a non-final state; `false` if unknown.
+    pub(super) async fn accept_transfer(
+        &self,
+        no: &str,
+        transfer_bill_no: Option<&str>,
+        state: TransferState,
+    ) -> Result<bool, StoreError> {
+        let n = sqlx::query(&self.sql(&format!(
             "UPDATE pay_transfers SET transfer_bill_no = ?, state = ?, updated_at = ? \
              WHERE out_bill_no = ? AND state NOT IN {FINAL}"
         )))
-        .bind(Some(bill.transfer_bill_no.clone()).filter(|s| !s.is_empty()))
-        .bind(state.to_string())
+        .bind(transfer_bill_no.map(str::to_string))
+        .bind(state.as_str())
         .bind(self.now())
-        .bind(t.out_bill_no)
+        .bind(no.to_string())
         .execute(&self.pool)
-        .await?;
-        Ok(())
+        .await?
+        .rows_affected();
+        // A final row is known too; only an unknown number is `false`.
+        Ok(n == 1 || self.find_transfer(no).await?.is_some())
     }
 
-    pub(super) async fn reject_transfer(&self, no: &str, reason: &str) -> Result<(), StoreError> {
-        sqlx::query(&self.sql(
+    /// RECORDED → REJECTED; a payout claim behind the bill gets its amount back in the same
+    /// transaction (once: see `allowance_claims.rs`).
+    pub(super) async fn reject_transfer(
+        &self,
+        no: &str,
+        reason: &str,
+    ) -> Result<Written<TransferView>, StoreError> {
+        let mut db = self.begin().await?;
+        let n = sqlx::query(&self.sql(
             "UPDATE pay_transfers SET state = 'REJECTED', fail_reason = ?, updated_at = ? \
              WHERE out_bill_no = ? AND state = 'RECORDED'",
         ))
         .bind(reason.chars().take(200).collect::<String>())
         .bind(self.now())
         .bind(no.to_string())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        .execute(&mut *db)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            db.commit().await?;
+            return Ok(Written::Unchanged);
+        }
+        self.restore_claim(&mut db, no).await?;
+        let view = self.load_transfer(&mut db, no).await?;
+        db.commit().await?;
+        Ok(Written::Changed(view))
     }
 
+    /// Records the sighting and moves a transfer that is not final to `s.state`, with the
+    /// event `s` names, in one transaction.
     pub(super) async fn apply_transfer(
         &self,
-        n: &Notice<TransferBill>,
-    ) -> Result<NoticeOutcome, StoreError> {
-        let bill = &n.object;
-        let Some(stored) = self.find_transfer(&bill.out_bill_no).await? else {
-            return Ok(NoticeOutcome::Unknown);
-        };
-        if bill.transfer_amount.is_some_and(|a| a != stored.amount) {
-            let why = format!(
-                "transfer {} says amount {:?}, the ledger has {}",
-                stored.out_bill_no, bill.transfer_amount, stored.amount
-            );
-            tracing::error!(reason = %why, payee = %mask(&stored.openid), "ALERT: transfer result does not match the ledger");
-            return Ok(NoticeOutcome::Mismatch(why));
-        }
-        if bill.state.is_empty() {
-            return Ok(NoticeOutcome::Duplicate);
-        }
+        seen: Sighting<'_>,
+        no: &str,
+        s: &TransferSettlement,
+    ) -> Result<Written<TransferView>, StoreError> {
         let mut db = self.begin().await?;
         if !self
-            .first_sighting(&mut db, n.notification_id.as_deref(), &n.event_type)
+            .first_sighting(&mut db, seen.notification_id, seen.event_type)
             .await?
         {
-            return Ok(NoticeOutcome::Duplicate);
+            return Ok(Written::Replay);
         }
         let changed = sqlx::query(&self.sql(&format!(
             "UPDATE pay_transfers SET state = ?, transfer_bill_no = COALESCE(?, transfer_bill_no), \
              fail_reason = COALESCE(?, fail_reason), updated_at = ? \
              WHERE out_bill_no = ? AND state NOT IN {FINAL} AND state <> ?"
         )))
-        .bind(bill.state.clone())
-        .bind(Some(bill.transfer_bill_no.clone()).filter(|s| !s.is_empty()))
-        .bind(bill.fail_reason.clone())
+        .bind(s.state.as_str())
+        .bind(s.transfer_bill_no.clone())
+        .bind(s.fail_reason.clone())
         .bind(self.now())
-        .bind(stored.out_bill_no.clone())
-        .bind(bill.state.clone())
+        .bind(no.to_string())
+        .bind(s.state.as_str())
         .execute(&mut *db)
         .await?
         .rows_affected();
-        if changed == 1 && bill.is_final() {
-            let view = self.load_transfer(&mut db, &stored.out_bill_no).await?;
-            let event = if bill.state == "SUCCESS" {
-                "transfer.succeeded"
-            } else {
-                "transfer.failed"
-            };
+        if changed == 0 {
+            db.commit().await?;
+            return Ok(Written::Unchanged);
+        }
+        let view = self.load_transfer(&mut db, no).await?;
+        if let Some(event) = s.event {
             self.insert_event(&mut db, event, json!(view)).await?;
         }
+        if s.give_back {
+            // A payout claim behind the bill gets its amount back, once.
+            self.restore_claim(&mut db, no).await?;
+        }
         db.commit().await?;
-        Ok(if changed == 1 {
-            NoticeOutcome::Applied
-        } else {
-            NoticeOutcome::Duplicate
-        })
+        Ok(Written::Changed(view))
     }
 
     /// The ledger's view of a transfer, `None` if unknown.
@@ -217,7 +178,11 @@ impl Ledger {
             appid: req_text(&row, "appid")?,
             openid: req_text(&row, "openid")?,
             amount: int(&row, "amount")?,
-            state: req_text(&row, "state")?,
+            state: {
+                let state = req_text(&row, "state")?;
+                TransferState::parse(&state)
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown transfer state {state}")))?
+            },
             transfer_bill_no: text(&row, "transfer_bill_no")?,
             fail_reason: text(&row, "fail_reason")?,
             created_at: int(&row, "created_at")?,

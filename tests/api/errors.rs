@@ -296,11 +296,7 @@ async fn overload_is_shed_with_503_in_each_callers_format() {
 
 #[tokio::test]
 async fn every_route_answers_bad_input_with_a_4xx_naming_the_problem() {
-    let app = spawn(Opts {
-        ledger: true,
-        ..Default::default()
-    })
-    .await;
+    let app = spawn(Opts::default()).await;
     let bodies = [
         json!({}),
         json!({ "out_trade_no": 12345678, "out_refund_no": [], "out_bill_no": {}, "transaction_id": true }),

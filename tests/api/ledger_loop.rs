@@ -58,7 +58,6 @@ async fn ledger_loop_delivers_each_business_event_once() {
         ("businessWebhookSecret", SECRET.to_string()),
     ];
     let app = spawn(Opts {
-        ledger: true,
         extra,
         ..Default::default()
     })
@@ -105,7 +104,6 @@ async fn ledger_loop_delivers_each_business_event_once() {
 #[tokio::test]
 async fn timer_trigger_reconciles_without_the_credential_but_is_rate_limited() {
     let app = spawn(Opts {
-        ledger: true,
         deliver_callbacks: false,
         // No background passes: the trigger must be the one that reconciles.
         extra: vec![
@@ -135,11 +133,7 @@ async fn timer_trigger_reconciles_without_the_credential_but_is_rate_limited() {
 
 #[tokio::test]
 async fn confirmed_transfer_callback_settles_the_ledger_once() {
-    let app = spawn(Opts {
-        ledger: true,
-        ..Default::default()
-    })
-    .await;
+    let app = spawn(Opts::default()).await;
     let body = json!({
         "out_bill_no": "BILLLOOP1", "transfer_scene_id": "1000", "openid": ALICE, "transfer_amount": 300,
         "transfer_remark": "cash prize", "transfer_scene_report_infos": [{ "info_type": "活动名称", "info_content": "新会员有礼" }]
@@ -169,4 +163,57 @@ async fn confirmed_transfer_callback_settles_the_ledger_once() {
         "the transfer callback never settled the ledger: {:?}",
         app.sim.deliveries()
     );
+}
+
+#[tokio::test]
+async fn a_hanging_wechat_costs_the_pass_its_timeouts_and_applies_nothing() {
+    let app = spawn(Opts {
+        deliver_callbacks: false,
+        extra: vec![
+            ("reconcileGraceSeconds", "0".into()),
+            ("wechatpayTimeoutMs", "500".into()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let numbers: Vec<String> = (0..5).map(|i| format!("ORDER_HANG_API{i}")).collect();
+    for no in &numbers {
+        assert_eq!(app.order(ALICE, no, 20).await.status, 200);
+        app.sim.pay(no).unwrap();
+    }
+    app.sim.inject(pay_common::simulator::FaultRule::new(
+        "query_by_out_trade_no",
+        pay_common::simulator::Fault::Hang,
+        5,
+    ));
+    let started = std::time::Instant::now();
+    let r = app
+        .post("/wx-pay/admin/reconcile", As::Admin, "{}".into())
+        .await;
+    // Not asserted (no timed assertions): four queries run at once, so about two timeouts.
+    eprintln!(
+        "reconcile pass over 5 hanging queries took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let summary = &r.payload()["reconcile"];
+    assert_eq!(
+        (
+            summary["orders_checked"].as_u64(),
+            summary["errors"].as_u64(),
+            summary["orders_paid"].as_u64(),
+            summary["deferred"].as_u64()
+        ),
+        (Some(5), Some(5), Some(0), Some(0)),
+        "{}",
+        r.body
+    );
+    assert!(app.sim.faults().is_empty(), "every query met the hang");
+    for no in &numbers {
+        assert_eq!(
+            app.view(no).await["state"],
+            "NOTPAY",
+            "nothing applied from a hung query"
+        );
+    }
 }

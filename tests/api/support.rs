@@ -6,8 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use pay_common::config::Config;
-use pay_common::pay::memory::MemoryOrderService;
-use pay_common::pay::service::OrderService;
+use pay_common::pay::hooks::{BusinessHooks, NoHooks};
 use pay_common::simulator::{CallbackMode, FaultRule, Simulator, SimulatorConfig, SimulatorHandle};
 use pay_common::startup::{Application, Parts};
 use pay_common::wechatpay::keys::{MerchantKey, PublicKey};
@@ -44,15 +43,17 @@ pub struct Opts {
     pub public_key_mode: bool,
     pub credentials: bool,
     pub extra: Vec<(&'static str, String)>,
-    pub orders: Arc<dyn OrderService>,
+    /// The business hooks the service runs with.
+    pub hooks: Arc<dyn BusinessHooks>,
     /// `false`: the simulator's callbacks go to a closed port and never arrive.
     pub deliver_callbacks: bool,
-    /// Use the shipped ledger on a fresh SQLite file instead of the in-memory service.
-    pub ledger: bool,
     /// The simulator signs callbacks with its platform certificate (a merchant mid-migration).
     pub certificate_callbacks: bool,
     /// Faults armed in the simulator before the service starts.
     pub sim_faults: Vec<FaultRule>,
+    /// Open the shipped ledger at this URL the way `serve` does (lazily, brought up in the
+    /// background), instead of the in-memory service.
+    pub database_url: Option<String>,
 }
 
 impl Default for Opts {
@@ -62,11 +63,11 @@ impl Default for Opts {
             public_key_mode: true,
             credentials: true,
             extra: vec![],
-            orders: Arc::new(MemoryOrderService::new()),
+            hooks: Arc::new(NoHooks),
             deliver_callbacks: true,
-            ledger: false,
             certificate_callbacks: false,
             sim_faults: vec![],
+            database_url: None,
         }
     }
 }
@@ -76,7 +77,7 @@ pub struct TestApp {
     pub sim: SimulatorHandle,
     pub http: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
-    database: Option<std::path::PathBuf>,
+    database: std::path::PathBuf,
 }
 
 impl Drop for TestApp {
@@ -84,10 +85,8 @@ impl Drop for TestApp {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        if let Some(db) = &self.database {
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-            }
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.database.display()));
         }
     }
 }
@@ -156,25 +155,21 @@ pub async fn spawn(opts: Opts) -> TestApp {
     }
     vars.extend(opts.extra);
     let config = Config::from_lookup(|k| vars.get(k).cloned());
-    let database = opts.ledger.then(|| {
-        std::env::temp_dir().join(format!(
-            "pay-common-api-{}-{}.db",
-            std::process::id(),
-            addr.port()
-        ))
-    });
-    let parts = match &database {
-        Some(file) => {
-            let ledger = pay_common::store::Ledger::connect(&format!(
-                "sqlite://{}?mode=rwc",
-                file.display()
-            ))
+    // Every test runs on the shipped ledger, on a fresh SQLite file of its own.
+    let database = std::env::temp_dir().join(format!(
+        "pay-common-api-{}-{}.db",
+        std::process::id(),
+        addr.port()
+    ));
+    let ledger =
+        pay_common::store::Ledger::connect(&format!("sqlite://{}?mode=rwc", database.display()))
             .await
             .unwrap();
-            Parts::ledger(ledger)
-        }
-        None => Parts::new(opts.orders, "memory"),
-    };
+    let parts = match &opts.database_url {
+        Some(url) => Parts::ledger(pay_common::store::Ledger::open_lazy(url).unwrap()),
+        None => Parts::ledger(ledger),
+    }
+    .with_hooks(opts.hooks);
     let app = Application::from_listener(listener, config, parts);
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(app.run_until(async {

@@ -43,6 +43,35 @@ for (const [name, dir] of [
   });
 }
 
+// Payouts: the demo grants its user (oDemoUser…1) 100 fen; the cloud-hosting page's user gets a
+// grant from the admin first, as a business backend would. Claim → confirm → query.
+for (const [name, dir, openid] of [
+  ['callHTTPFunction', 'examples/miniprogram', 'oDemoUser0000000000000000001'],
+  ['callContainer', 'examples/miniprogram-cloudrun', 'oTestUser0000000000000000008'],
+]) {
+  test(`${name}: claim my payout, confirm it, query the transfer`, async () => {
+    const { adminCall } = await import('./harness.mjs');
+    if (name === 'callContainer') {
+      const a = await adminCall(demo, '/wx-pay/admin/payout_grant', { openid, amount: 30, grant_no: 'harness-cloudrun' });
+      assert.equal(a.remaining, 30);
+    }
+    const { page, log } = loadMiniProgram(demo, join(ROOT, dir), { openid });
+    await page.onClaim();
+    assert.equal(page.data.error, '', 'the claim is accepted');
+    assert.equal(log.transfers.length, 1);
+    assert.ok(log.transfers[0].ok, 'mchId, appId and package_info reach wx.requestMerchantTransfer');
+    assert.match(page.data.allowanceId, /^pa_/);
+    assert.match(page.data.message, /confirmed; 0 left$/);
+    const claimCall = log.calls.find((c) => c.path === '/wx-pay/wxpay_transfer');
+    assert.equal(JSON.stringify(claimCall.data), '{}', 'the page sends no payee: the identity is the payee');
+    await pressUntil(page, 'onTransferQuery', (d) => d.transferState === 'SUCCESS');
+    // Everything was claimed: pressing again shows the refusal's msg and code.
+    await page.onClaim();
+    assert.match(page.data.error, /^Claim: .+\(NO_ALLOWANCE\)$/, page.data.error);
+    assert.equal(log.transfers.length, 1, 'no second confirmation');
+  });
+}
+
 test('callHTTPFunction: cancelled payment, then close the unpaid order', async () => {
   const { page, log } = loadMiniProgram(demo, join(ROOT, 'examples/miniprogram'), { openid: 'oTestUser0000000000000000003' });
   log.cancelPayment = true;

@@ -5,18 +5,17 @@ use crate::support::*;
 use pay_common::pay::service::*;
 
 pub async fn a_hundred_identical_pay_notices_make_one_paid_and_one_event(db: TestDb) {
-    db.ledger
+    db.book
         .record_order(&order("ORDER_2001", ALICE, 20, "Tea"))
         .await
         .unwrap();
     let tasks: Vec<_> = (0..100)
         .map(|i| {
-            let ledger = db.ledger.clone();
+            let book = db.book.clone();
             // Half replay one notification id, half are query results without one.
             let id = (i % 2 == 0).then_some("notify-same");
             tokio::spawn(async move {
-                ledger
-                    .payment_notified(&notice(id, paid("ORDER_2001", 20)))
+                book.payment_notified(&notice(id, paid("ORDER_2001", 20)))
                     .await
             })
         })
@@ -38,16 +37,17 @@ pub async fn twenty_concurrent_refunds_never_exceed_the_paid_total(db: TestDb) {
     paid_order(&db, "ORDER_2002", ALICE, 100).await;
     // Two ledgers, as two instances would be.
     let other = db.another_instance().await;
+    let other_book = db.book_on(&other);
     let tasks: Vec<_> = (0..20)
         .map(|i| {
-            let ledger = if i % 2 == 0 {
-                db.ledger.clone()
+            let book = if i % 2 == 0 {
+                db.book.clone()
             } else {
-                other.clone()
+                other_book.clone()
             };
             let amount = if i % 5 == 0 { None } else { Some(15) };
             let d = refund_draft(&format!("R{i}"), "ORDER_2002", amount, Actor::Admin);
-            tokio::spawn(async move { ledger.reserve_refund(&d).await })
+            tokio::spawn(async move { book.reserve_refund(&d).await })
         })
         .collect();
     let mut reserved = 0;
@@ -72,17 +72,18 @@ pub async fn migrations_are_idempotent_when_instances_start_together(db: TestDb)
     let versions: Vec<i64> = {
         use sqlx::Connection;
         let mut conn = sqlx::AnyConnection::connect(&db.url).await.unwrap();
-        sqlx::query_scalar("SELECT version FROM pay_common_migrations")
+        sqlx::query_scalar("SELECT version FROM pay_common_migrations ORDER BY version")
             .fetch_all(&mut conn)
             .await
             .unwrap()
     };
-    assert_eq!(versions, [1]);
+    assert_eq!(versions, [1, 2], "each version recorded once");
     // Both instances see the same ledger.
-    a.record_order(&order("ORDER_2003", ALICE, 20, "Tea"))
+    db.book_on(&a)
+        .record_order(&order("ORDER_2003", ALICE, 20, "Tea"))
         .await
         .unwrap();
-    let seen = b.find_order(&no("ORDER_2003")).await.unwrap();
+    let seen = db.book_on(&b).find_order(&no("ORDER_2003")).await.unwrap();
     assert_eq!(seen.map(|o| o.amount), Some(20));
     a.close().await;
     b.close().await;

@@ -1,7 +1,8 @@
 //! A fake WeChat Pay that answers queries from maps and counts every call.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use pay_common::pay::service::WechatQueries;
@@ -17,6 +18,22 @@ pub struct FakeWechat {
     pub calls: Mutex<HashMap<String, usize>>,
     /// Signalled after every order query.
     pub queried: tokio::sync::Notify,
+    /// When set, order queries hang until the test hands out permits (a hanging WeChat).
+    gate: Mutex<Option<Arc<tokio::sync::Semaphore>>>,
+    /// Order queries waiting at the gate right now, and the most there ever were at once.
+    pub in_flight: AtomicUsize,
+    pub max_in_flight: AtomicUsize,
+    /// Signalled whenever a query arrives at the gate.
+    pub arrived: tokio::sync::Notify,
+}
+
+/// Counts a query out of `in_flight` however it ends (answered or abandoned).
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl FakeWechat {
@@ -39,12 +56,29 @@ impl FakeWechat {
     pub fn total_calls(&self) -> usize {
         self.calls.lock().unwrap().values().sum()
     }
+    /// From now on order queries hang until permits are added to the returned semaphore.
+    pub fn hang(&self) -> Arc<tokio::sync::Semaphore> {
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
+        *self.gate.lock().unwrap() = Some(gate.clone());
+        gate
+    }
+    async fn wait_at_gate(&self) {
+        let Some(gate) = self.gate.lock().unwrap().clone() else {
+            return;
+        };
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        let _counted = InFlight(&self.in_flight);
+        self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        self.arrived.notify_waiters();
+        gate.acquire().await.expect("gate open").forget();
+    }
 }
 
 #[async_trait]
 impl WechatQueries for FakeWechat {
     async fn query_order(&self, no: &OutTradeNo) -> Result<Option<Transaction>, String> {
         self.count("query_order", no.as_str());
+        self.wait_at_gate().await;
         tokio::task::yield_now().await;
         let answer = self.orders.lock().unwrap().get(no.as_str()).cloned();
         self.queried.notify_one();

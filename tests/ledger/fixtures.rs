@@ -66,12 +66,12 @@ pub fn notice<T>(id: Option<&str>, object: T) -> Notice<T> {
 
 /// Records and pays an order (no events besides `order.paid`).
 pub async fn paid_order(db: &TestDb, out_trade_no: &str, owner: &str, amount: i64) {
-    db.ledger
+    db.book
         .record_order(&order(out_trade_no, owner, amount, "Tea"))
         .await
         .unwrap();
     let outcome = db
-        .ledger
+        .book
         .payment_notified(&notice(None, paid(out_trade_no, amount)))
         .await;
     assert_eq!(outcome, Ok(NoticeOutcome::Applied));
@@ -131,7 +131,7 @@ pub fn bill(bill_no: &str, state: &str, amount: i64) -> TransferBill {
 }
 
 pub async fn order_view(db: &TestDb, out_trade_no: &str) -> OrderView {
-    db.ledger
+    db.book
         .find_order(&no(out_trade_no))
         .await
         .unwrap()

@@ -6,14 +6,14 @@ use pay_common::pay::service::*;
 
 pub async fn repeating_an_order_returns_the_stored_body_and_prepay(db: TestDb) {
     let d = order("ORDER_0001", ALICE, 20, "Tea");
-    assert_eq!(db.ledger.record_order(&d).await, Ok(OrderAdmission::New));
+    assert_eq!(db.book.record_order(&d).await, Ok(OrderAdmission::New));
     let prepay = Prepay {
         prepay_id: Some("wx201410272009395522657a690389285100".into()),
         created_at: T0,
         ..Default::default()
     };
-    db.ledger.order_placed(&d, &prepay).await.unwrap();
-    let again = db.ledger.record_order(&d).await.unwrap();
+    db.book.order_placed(&d, &prepay).await.unwrap();
+    let again = db.book.record_order(&d).await.unwrap();
     assert_eq!(
         again,
         OrderAdmission::Existing {
@@ -31,12 +31,12 @@ pub async fn repeating_an_order_returns_the_stored_body_and_prepay(db: TestDb) {
 }
 
 pub async fn reusing_an_order_number_for_other_content_is_refused(db: TestDb) {
-    db.ledger
+    db.book
         .record_order(&order("ORDER_0002", ALICE, 20, "Tea"))
         .await
         .unwrap();
     let err = db
-        .ledger
+        .book
         .record_order(&order("ORDER_0002", ALICE, 21, "Tea"))
         .await
         .unwrap_err();
@@ -46,12 +46,12 @@ pub async fn reusing_an_order_number_for_other_content_is_refused(db: TestDb) {
     );
     // Keys compare byte for byte, also on MySQL: a different case is a different order.
     let other_case = db
-        .ledger
+        .book
         .record_order(&order("order_0002", ALICE, 21, "Tea"))
         .await;
     assert_eq!(other_case, Ok(OrderAdmission::New));
     let missing = db
-        .ledger
+        .book
         .order_placed(
             &order("ORDER_NONE", ALICE, 1, "Never recorded"),
             &Prepay::default(),
@@ -61,22 +61,22 @@ pub async fn reusing_an_order_number_for_other_content_is_refused(db: TestDb) {
 }
 
 pub async fn a_matching_payment_marks_the_order_paid_once_with_one_event(db: TestDb) {
-    db.ledger
+    db.book
         .record_order(&order("ORDER_0003", ALICE, 20, "Tea"))
         .await
         .unwrap();
     let n = notice(Some("notify-1"), paid("ORDER_0003", 20));
     assert_eq!(
-        db.ledger.payment_notified(&n).await,
+        db.book.payment_notified(&n).await,
         Ok(NoticeOutcome::Applied)
     );
     assert_eq!(
-        db.ledger.payment_notified(&n).await,
+        db.book.payment_notified(&n).await,
         Ok(NoticeOutcome::Duplicate)
     );
     let other_id = notice(Some("notify-2"), paid("ORDER_0003", 20));
     assert_eq!(
-        db.ledger.payment_notified(&other_id).await,
+        db.book.payment_notified(&other_id).await,
         Ok(NoticeOutcome::Duplicate)
     );
     let view = order_view(&db, "ORDER_0003").await;
@@ -91,12 +91,12 @@ pub async fn a_matching_payment_marks_the_order_paid_once_with_one_event(db: Tes
 }
 
 pub async fn a_payment_that_does_not_match_is_held_with_an_alert_event(db: TestDb) {
-    db.ledger
+    db.book
         .record_order(&order("ORDER_0004", ALICE, 20, "Tea"))
         .await
         .unwrap();
     let outcome = db
-        .ledger
+        .book
         .payment_notified(&notice(Some("n-4"), paid("ORDER_0004", 1)))
         .await;
     let Ok(NoticeOutcome::Mismatch(why)) = outcome else {
@@ -109,7 +109,7 @@ pub async fn a_payment_that_does_not_match_is_held_with_an_alert_event(db: TestD
     );
     // A later, correct notice cannot turn a held order into PAID.
     let later = db
-        .ledger
+        .book
         .payment_notified(&notice(Some("n-5"), paid("ORDER_0004", 20)))
         .await;
     assert_eq!(later, Ok(NoticeOutcome::Duplicate));
@@ -125,12 +125,12 @@ pub async fn a_payment_that_does_not_match_is_held_with_an_alert_event(db: TestD
 
 pub async fn a_payment_for_an_unknown_order_is_reported_unknown(db: TestDb) {
     let outcome = db
-        .ledger
+        .book
         .payment_notified(&notice(Some("n-x"), paid("ORDER_NONE", 20)))
         .await;
     assert_eq!(outcome, Ok(NoticeOutcome::Unknown));
     assert!(
-        db.ledger
+        db.book
             .find_order(&no("ORDER_NONE"))
             .await
             .unwrap()
@@ -139,14 +139,14 @@ pub async fn a_payment_for_an_unknown_order_is_reported_unknown(db: TestDb) {
 }
 
 pub async fn userpaying_then_success_both_apply_without_extra_events(db: TestDb) {
-    db.ledger
+    db.book
         .record_order(&order("ORDER_0005", ALICE, 20, "Tea"))
         .await
         .unwrap();
     let mut tx = paid("ORDER_0005", 20);
     tx.trade_state = "USERPAYING".into();
     assert_eq!(
-        db.ledger.payment_notified(&notice(None, tx.clone())).await,
+        db.book.payment_notified(&notice(None, tx.clone())).await,
         Ok(NoticeOutcome::Applied)
     );
     assert_eq!(
@@ -154,17 +154,17 @@ pub async fn userpaying_then_success_both_apply_without_extra_events(db: TestDb)
         OrderState::Userpaying
     );
     assert_eq!(
-        db.ledger.payment_notified(&notice(None, tx)).await,
+        db.book.payment_notified(&notice(None, tx)).await,
         Ok(NoticeOutcome::Duplicate)
     );
     let mut failed = paid("ORDER_0005", 20);
     failed.trade_state = "PAYERROR".into();
     assert_eq!(
-        db.ledger.payment_notified(&notice(None, failed)).await,
+        db.book.payment_notified(&notice(None, failed)).await,
         Ok(NoticeOutcome::Duplicate)
     );
     assert_eq!(
-        db.ledger
+        db.book
             .payment_notified(&notice(None, paid("ORDER_0005", 20)))
             .await,
         Ok(NoticeOutcome::Applied)
@@ -180,15 +180,15 @@ pub async fn userpaying_then_success_both_apply_without_extra_events(db: TestDb)
 }
 
 pub async fn closing_changes_only_pending_orders(db: TestDb) {
-    db.ledger
+    db.book
         .record_order(&order("ORDER_0006", ALICE, 20, "Tea"))
         .await
         .unwrap();
     paid_order(&db, "ORDER_0007", ALICE, 30).await;
-    db.ledger.order_closed(&no("ORDER_0006")).await.unwrap();
-    db.ledger.order_closed(&no("ORDER_0006")).await.unwrap();
-    db.ledger.order_closed(&no("ORDER_0007")).await.unwrap();
-    db.ledger.order_closed(&no("ORDER_NONE")).await.unwrap();
+    db.book.order_closed(&no("ORDER_0006")).await.unwrap();
+    db.book.order_closed(&no("ORDER_0006")).await.unwrap();
+    db.book.order_closed(&no("ORDER_0007")).await.unwrap();
+    db.book.order_closed(&no("ORDER_NONE")).await.unwrap();
     assert_eq!(
         order_view(&db, "ORDER_0006").await.state,
         OrderState::Closed
@@ -197,7 +197,7 @@ pub async fn closing_changes_only_pending_orders(db: TestDb) {
     assert_eq!(db.events("order.closed").await.len(), 1);
     // A payment arriving for a closed order changes nothing.
     let late = db
-        .ledger
+        .book
         .payment_notified(&notice(Some("late"), paid("ORDER_0006", 20)))
         .await;
     assert_eq!(late, Ok(NoticeOutcome::Duplicate));
@@ -210,7 +210,7 @@ pub async fn closing_changes_only_pending_orders(db: TestDb) {
 pub async fn orders_are_found_by_transaction_id(db: TestDb) {
     paid_order(&db, "ORDER_0008", BOB, 50).await;
     let found = db
-        .ledger
+        .book
         .find_by_transaction_id("4200ORDER_0008")
         .await
         .unwrap()
@@ -220,7 +220,7 @@ pub async fn orders_are_found_by_transaction_id(db: TestDb) {
         ("ORDER_0008", Some(BOB))
     );
     assert!(
-        db.ledger
+        db.book
             .find_by_transaction_id("4200NOPE")
             .await
             .unwrap()

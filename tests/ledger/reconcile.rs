@@ -5,8 +5,8 @@ use std::sync::Arc;
 use crate::fake::FakeWechat;
 use crate::fixtures::*;
 use crate::support::*;
+use pay_common::pay::reconcile::{ReconcileSettings, ReconcileSummary, Reconciler};
 use pay_common::pay::service::*;
-use pay_common::store::{ReconcileSettings, ReconcileSummary, Reconciler};
 
 fn unpaid(out_trade_no: &str, total: i64) -> pay_common::wechatpay::model::Transaction {
     let mut tx = paid(out_trade_no, total);
@@ -17,7 +17,7 @@ fn unpaid(out_trade_no: &str, total: i64) -> pay_common::wechatpay::model::Trans
 
 pub async fn reconciliation_pays_closes_and_settles_what_callbacks_missed(db: TestDb) {
     let wx = FakeWechat::default();
-    let l = &db.ledger;
+    let l = &db.book;
     for (no, expires_at) in [
         ("ORDER_3001", 7200),
         ("ORDER_3002", 7200),
@@ -79,6 +79,7 @@ pub async fn reconciliation_pays_closes_and_settles_what_callbacks_missed(db: Te
         transfers_checked: 2,
         transfers_settled: 2,
         errors: 0,
+        deferred: 0,
     };
     assert_eq!(s, expected);
     assert_eq!(order_view(&db, "ORDER_3001").await.state, OrderState::Paid);
@@ -117,11 +118,21 @@ pub async fn reconciliation_pays_closes_and_settles_what_callbacks_missed(db: Te
         "R1 succeeded, R2 released, R3 still pending"
     );
     assert_eq!(
-        l.find_transfer("BILL1").await.unwrap().unwrap().state,
+        db.ledger
+            .find_transfer("BILL1")
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
         "SUCCESS"
     );
     assert_eq!(
-        l.find_transfer("BILL2").await.unwrap().unwrap().state,
+        db.ledger
+            .find_transfer("BILL2")
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
         "REJECTED"
     );
     let expected_events = [
@@ -158,7 +169,7 @@ pub async fn two_reconcilers_never_process_the_same_row_twice(db: TestDb) {
     let wx = Arc::new(FakeWechat::default());
     let numbers: Vec<String> = (0..30).map(|i| format!("ORDER_40{i:02}")).collect();
     for no in &numbers {
-        db.ledger
+        db.book
             .record_order(&order(no, ALICE, 20, "Tea"))
             .await
             .unwrap();
@@ -166,7 +177,7 @@ pub async fn two_reconcilers_never_process_the_same_row_twice(db: TestDb) {
     }
     for i in 0..10 {
         let b = format!("BILL{i}");
-        db.ledger
+        db.book
             .record_transfer(&transfer(&b, 500, "prize"))
             .await
             .unwrap();
@@ -182,12 +193,12 @@ pub async fn two_reconcilers_never_process_the_same_row_twice(db: TestDb) {
         ..Default::default()
     };
     let run =
-        |ledger: pay_common::store::Ledger, wx: Arc<FakeWechat>, settings: ReconcileSettings| {
+        |book: pay_common::pay::book::Book, wx: Arc<FakeWechat>, settings: ReconcileSettings| {
             tokio::spawn(async move {
                 let mut total = ReconcileSummary::default();
                 // Two passes each: the second picks up what the first batch left.
                 for _ in 0..2 {
-                    let s = Reconciler::run_once(&ledger, wx.as_ref(), now, &settings).await;
+                    let s = Reconciler::run_once(&book, wx.as_ref(), now, &settings).await;
                     total.orders_checked += s.orders_checked;
                     total.orders_paid += s.orders_paid;
                     total.transfers_checked += s.transfers_checked;
@@ -196,8 +207,8 @@ pub async fn two_reconcilers_never_process_the_same_row_twice(db: TestDb) {
                 total
             })
         };
-    let a = run(db.ledger.clone(), wx.clone(), settings.clone());
-    let b = run(other.clone(), wx.clone(), settings);
+    let a = run(db.book.clone(), wx.clone(), settings.clone());
+    let b = run(db.book_on(&other), wx.clone(), settings);
     let (a, b) = (a.await.unwrap(), b.await.unwrap());
     other.close().await;
     assert_eq!((a.errors, b.errors), (0, 0));
@@ -215,7 +226,7 @@ pub async fn two_reconcilers_never_process_the_same_row_twice(db: TestDb) {
 
 pub async fn the_background_reconciler_runs_until_shutdown(db: TestDb) {
     let wx = Arc::new(FakeWechat::default());
-    db.ledger
+    db.book
         .record_order(&order("ORDER_4100", ALICE, 20, "Tea"))
         .await
         .unwrap();
@@ -226,7 +237,7 @@ pub async fn the_background_reconciler_runs_until_shutdown(db: TestDb) {
     db.set_now(T0 + 120);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = Reconciler::spawn(
-        db.ledger.clone(),
+        db.book.clone(),
         wx.clone(),
         std::time::Duration::from_millis(10),
         ReconcileSettings::default(),
@@ -244,5 +255,93 @@ pub async fn the_background_reconciler_runs_until_shutdown(db: TestDb) {
         wx.calls("query_order", "ORDER_4100"),
         1,
         "leased after the first pass"
+    );
+}
+
+/// Five pending orders, paid at WeChat, for the hanging-WeChat cases.
+async fn five_paid_orders(db: &TestDb, wx: &FakeWechat, prefix: &str) -> Vec<String> {
+    let numbers: Vec<String> = (0..5).map(|i| format!("{prefix}{i:02}")).collect();
+    for no in &numbers {
+        db.book
+            .record_order(&order(no, ALICE, 20, "Tea"))
+            .await
+            .unwrap();
+        wx.orders.lock().unwrap().insert(no.clone(), paid(no, 20));
+    }
+    db.set_now(T0 + 120);
+    numbers
+}
+
+pub async fn a_hanging_wechat_is_queried_a_few_rows_at_a_time(db: TestDb) {
+    let wx = Arc::new(FakeWechat::default());
+    let numbers = five_paid_orders(&db, &wx, "ORDER_HANG").await;
+    let gate = wx.hang();
+    let settings = ReconcileSettings {
+        concurrency: 4,
+        ..Default::default()
+    };
+    let (book, fake, now) = (db.book.clone(), wx.clone(), db.now());
+    let pass =
+        tokio::spawn(
+            async move { Reconciler::run_once(&book, fake.as_ref(), now, &settings).await },
+        );
+    // A sequential pass would wait at the gate with one query forever; this one has four out.
+    tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while wx.in_flight.load(std::sync::atomic::Ordering::SeqCst) < 4 {
+            let arrived = wx.arrived.notified();
+            if wx.in_flight.load(std::sync::atomic::Ordering::SeqCst) >= 4 {
+                break;
+            }
+            arrived.await;
+        }
+    })
+    .await
+    .expect("four queries in flight at once");
+    gate.add_permits(numbers.len());
+    let s = pass.await.unwrap();
+    assert_eq!((s.orders_checked, s.orders_paid, s.deferred), (5, 5, 0));
+    assert_eq!(
+        wx.max_in_flight.load(std::sync::atomic::Ordering::SeqCst),
+        4,
+        "never more than `concurrency` at once"
+    );
+    assert_eq!(db.events("order.paid").await.len(), 5);
+}
+
+pub async fn a_pass_out_of_time_leaves_the_rest_to_the_next_pass(db: TestDb) {
+    let wx = Arc::new(FakeWechat::default());
+    let numbers = five_paid_orders(&db, &wx, "ORDER_BUDGET").await;
+    let gate = wx.hang();
+    let settings = ReconcileSettings {
+        concurrency: 4,
+        pass_budget: std::time::Duration::from_millis(300),
+        ..Default::default()
+    };
+    // WeChat never answers: the pass still ends, having applied nothing, and gives the rows back.
+    let s = Reconciler::run_once(&db.book, wx.as_ref(), db.now(), &settings).await;
+    assert_eq!(
+        (s.orders_checked, s.orders_paid, s.errors, s.deferred),
+        (0, 0, 0, 5)
+    );
+    assert_eq!(
+        wx.total_calls(),
+        4,
+        "four queries were started and abandoned; the fifth never started"
+    );
+    for no in &numbers {
+        assert_eq!(order_view(&db, no).await.state, OrderState::Notpay);
+    }
+    // The leases were released: the very next pass (same moment) takes all five again.
+    gate.add_permits(numbers.len());
+    let again = Reconciler::run_once(
+        &db.book,
+        wx.as_ref(),
+        db.now(),
+        &ReconcileSettings::default(),
+    )
+    .await;
+    assert_eq!(
+        (again.orders_checked, again.orders_paid, again.deferred),
+        (5, 5, 0)
     );
 }

@@ -12,7 +12,7 @@ fn user(openid: &str) -> Actor {
 pub async fn a_refund_without_amount_reserves_everything_left(db: TestDb) {
     paid_order(&db, "ORDER_1001", ALICE, 100).await;
     let a = db
-        .ledger
+        .book
         .reserve_refund(&refund_draft("R1", "ORDER_1001", Some(30), Actor::Admin))
         .await
         .unwrap();
@@ -29,7 +29,7 @@ pub async fn a_refund_without_amount_reserves_everything_left(db: TestDb) {
     let mut by_transaction = refund_draft("R2", "ORDER_1001", None, Actor::Admin);
     by_transaction.out_trade_no = None;
     by_transaction.transaction_id = Some("4200ORDER_1001".into());
-    let b = db.ledger.reserve_refund(&by_transaction).await.unwrap();
+    let b = db.book.reserve_refund(&by_transaction).await.unwrap();
     assert_eq!(b.refund.amount, 70);
     assert_eq!(b.refund.transaction_id.as_deref(), Some("4200ORDER_1001"));
     let view = order_view(&db, "ORDER_1001").await;
@@ -38,7 +38,7 @@ pub async fn a_refund_without_amount_reserves_everything_left(db: TestDb) {
         (100, 0, 2)
     );
     let none_left = db
-        .ledger
+        .book
         .reserve_refund(&refund_draft("R3", "ORDER_1001", None, Actor::Admin))
         .await;
     assert_eq!(none_left.unwrap_err().code, "NOTHING_TO_REFUND");
@@ -47,7 +47,7 @@ pub async fn a_refund_without_amount_reserves_everything_left(db: TestDb) {
 pub async fn a_user_may_refund_only_their_own_order(db: TestDb) {
     paid_order(&db, "ORDER_1002", ALICE, 100).await;
     let err = db
-        .ledger
+        .book
         .reserve_refund(&refund_draft("R1", "ORDER_1002", None, user(BOB)))
         .await
         .unwrap_err();
@@ -57,7 +57,7 @@ pub async fn a_user_may_refund_only_their_own_order(db: TestDb) {
     );
     assert_eq!(order_view(&db, "ORDER_1002").await.refund_pending, 0);
     let own = db
-        .ledger
+        .book
         .reserve_refund(&refund_draft("R1", "ORDER_1002", None, user(ALICE)))
         .await;
     assert_eq!(own.unwrap().refund.amount, 100);
@@ -69,19 +69,19 @@ pub async fn a_repeated_refund_number_returns_the_reservation_and_other_content_
     paid_order(&db, "ORDER_1003", ALICE, 100).await;
     paid_order(&db, "ORDER_1004", ALICE, 100).await;
     let first = db
-        .ledger
+        .book
         .reserve_refund(&refund_draft("R1", "ORDER_1003", Some(40), Actor::Admin))
         .await
         .unwrap();
     let again = db
-        .ledger
+        .book
         .reserve_refund(&refund_draft("R1", "ORDER_1003", Some(40), Actor::Admin))
         .await
         .unwrap();
     assert_eq!((again.fresh, &again.refund), (false, &first.refund));
     for (order_no, amount) in [("ORDER_1003", Some(41)), ("ORDER_1004", Some(40))] {
         let err = db
-            .ledger
+            .book
             .reserve_refund(&refund_draft("R1", order_no, amount, Actor::Admin))
             .await
             .unwrap_err();
@@ -95,7 +95,7 @@ pub async fn a_repeated_refund_number_returns_the_reservation_and_other_content_
 }
 
 pub async fn unpaid_orders_excess_amounts_and_wrong_totals_are_refused(db: TestDb) {
-    db.ledger
+    db.book
         .record_order(&order("ORDER_1005", ALICE, 100, "Tea"))
         .await
         .unwrap();
@@ -109,11 +109,11 @@ pub async fn unpaid_orders_excess_amounts_and_wrong_totals_are_refused(db: TestD
     for (order_no, amount, total, code) in cases {
         let mut d = refund_draft("R1", order_no, amount, Actor::Admin);
         d.caller_total = total.map(fen);
-        let err = db.ledger.reserve_refund(&d).await.unwrap_err();
+        let err = db.book.reserve_refund(&d).await.unwrap_err();
         assert_eq!(err.code, code, "{order_no} {amount:?} {total:?}");
     }
     assert!(
-        db.ledger
+        db.book
             .find_refund(&OutRefundNo::parse("R1").unwrap())
             .await
             .unwrap()
@@ -124,20 +124,20 @@ pub async fn unpaid_orders_excess_amounts_and_wrong_totals_are_refused(db: TestD
 
 pub async fn successful_refunds_move_money_and_a_full_refund_marks_the_order_refunded(db: TestDb) {
     paid_order(&db, "ORDER_1007", ALICE, 100).await;
-    db.ledger
+    db.book
         .reserve_refund(&refund_draft("R1", "ORDER_1007", Some(60), Actor::Admin))
         .await
         .unwrap();
-    db.ledger
+    db.book
         .reserve_refund(&refund_draft("R2", "ORDER_1007", Some(40), Actor::Admin))
         .await
         .unwrap();
-    db.ledger
+    db.book
         .refund_accepted(&refund("R1", "ORDER_1007", 60, "PROCESSING"))
         .await
         .unwrap();
     let r1 = db
-        .ledger
+        .book
         .find_refund(&OutRefundNo::parse("R1").unwrap())
         .await
         .unwrap()
@@ -148,11 +148,11 @@ pub async fn successful_refunds_move_money_and_a_full_refund_marks_the_order_ref
     );
     let n1 = notice(Some("rn-1"), refund("R1", "ORDER_1007", 60, "SUCCESS"));
     assert_eq!(
-        db.ledger.refund_notified(&n1).await,
+        db.book.refund_notified(&n1).await,
         Ok(NoticeOutcome::Applied)
     );
     assert_eq!(
-        db.ledger.refund_notified(&n1).await,
+        db.book.refund_notified(&n1).await,
         Ok(NoticeOutcome::Duplicate)
     );
     let view = order_view(&db, "ORDER_1007").await;
@@ -161,7 +161,7 @@ pub async fn successful_refunds_move_money_and_a_full_refund_marks_the_order_ref
         (OrderState::Paid, 60, 40)
     );
     // Accepted with a final status straight away is applied as a notice.
-    db.ledger
+    db.book
         .refund_accepted(&refund("R2", "ORDER_1007", 40, "SUCCESS"))
         .await
         .unwrap();
@@ -175,7 +175,7 @@ pub async fn successful_refunds_move_money_and_a_full_refund_marks_the_order_ref
     assert_eq!(events[1].data["order"]["state"], "REFUNDED");
     assert_eq!(events[0].data["refund"]["out_refund_no"], "R1");
     let again = db
-        .ledger
+        .book
         .refund_notified(&notice(None, refund("R2", "ORDER_1007", 40, "SUCCESS")))
         .await;
     assert_eq!(again, Ok(NoticeOutcome::Duplicate));
@@ -183,13 +183,13 @@ pub async fn successful_refunds_move_money_and_a_full_refund_marks_the_order_ref
 
 pub async fn a_closed_refund_releases_its_reservation(db: TestDb) {
     paid_order(&db, "ORDER_1008", ALICE, 100).await;
-    db.ledger
+    db.book
         .reserve_refund(&refund_draft("R1", "ORDER_1008", None, Actor::Admin))
         .await
         .unwrap();
     let n = notice(Some("rn-c"), refund("R1", "ORDER_1008", 100, "CLOSED"));
     assert_eq!(
-        db.ledger.refund_notified(&n).await,
+        db.book.refund_notified(&n).await,
         Ok(NoticeOutcome::Applied)
     );
     let view = order_view(&db, "ORDER_1008").await;
@@ -203,7 +203,7 @@ pub async fn a_closed_refund_releases_its_reservation(db: TestDb) {
         (1, &serde_json::json!(true))
     );
     let late = db
-        .ledger
+        .book
         .refund_notified(&notice(None, refund("R1", "ORDER_1008", 100, "SUCCESS")))
         .await;
     assert_eq!(late, Ok(NoticeOutcome::Duplicate), "CLOSED is final");
@@ -211,23 +211,23 @@ pub async fn a_closed_refund_releases_its_reservation(db: TestDb) {
 
 pub async fn an_abnormal_refund_stays_reserved_and_may_still_succeed(db: TestDb) {
     paid_order(&db, "ORDER_1009", ALICE, 100).await;
-    db.ledger
+    db.book
         .reserve_refund(&refund_draft("R1", "ORDER_1009", None, Actor::Admin))
         .await
         .unwrap();
     let ab = notice(Some("rn-a"), refund("R1", "ORDER_1009", 100, "ABNORMAL"));
     assert_eq!(
-        db.ledger.refund_notified(&ab).await,
+        db.book.refund_notified(&ab).await,
         Ok(NoticeOutcome::Applied)
     );
     let ab2 = notice(Some("rn-a2"), refund("R1", "ORDER_1009", 100, "ABNORMAL"));
     assert_eq!(
-        db.ledger.refund_notified(&ab2).await,
+        db.book.refund_notified(&ab2).await,
         Ok(NoticeOutcome::Duplicate)
     );
     assert_eq!(order_view(&db, "ORDER_1009").await.refund_pending, 100);
     let more = db
-        .ledger
+        .book
         .reserve_refund(&refund_draft("R2", "ORDER_1009", None, Actor::Admin))
         .await;
     assert_eq!(more.unwrap_err().code, "NOTHING_TO_REFUND");
@@ -238,7 +238,7 @@ pub async fn an_abnormal_refund_stays_reserved_and_may_still_succeed(db: TestDb)
     );
     let ok = notice(Some("rn-s"), refund("R1", "ORDER_1009", 100, "SUCCESS"));
     assert_eq!(
-        db.ledger.refund_notified(&ok).await,
+        db.book.refund_notified(&ok).await,
         Ok(NoticeOutcome::Applied)
     );
     assert_eq!(
@@ -249,18 +249,18 @@ pub async fn an_abnormal_refund_stays_reserved_and_may_still_succeed(db: TestDb)
 
 pub async fn a_rejected_refund_releases_its_reservation_once(db: TestDb) {
     paid_order(&db, "ORDER_1010", ALICE, 100).await;
-    db.ledger
+    db.book
         .reserve_refund(&refund_draft("R1", "ORDER_1010", Some(70), Actor::Admin))
         .await
         .unwrap();
     let r1 = OutRefundNo::parse("R1").unwrap();
-    db.ledger.refund_rejected(&r1, "NOT_ENOUGH").await.unwrap();
-    db.ledger.refund_rejected(&r1, "NOT_ENOUGH").await.unwrap();
+    db.book.refund_rejected(&r1, "NOT_ENOUGH").await.unwrap();
+    db.book.refund_rejected(&r1, "NOT_ENOUGH").await.unwrap();
     assert_eq!(order_view(&db, "ORDER_1010").await.refund_pending, 0);
-    let r = db.ledger.find_refund(&r1).await.unwrap().unwrap();
+    let r = db.book.find_refund(&r1).await.unwrap().unwrap();
     assert_eq!(r.state, "REJECTED");
     let again = db
-        .ledger
+        .book
         .reserve_refund(&refund_draft("R2", "ORDER_1010", Some(100), Actor::Admin))
         .await;
     assert_eq!(again.unwrap().refund.amount, 100);
@@ -268,22 +268,22 @@ pub async fn a_rejected_refund_releases_its_reservation_once(db: TestDb) {
 
 pub async fn a_refund_result_that_does_not_match_changes_nothing(db: TestDb) {
     paid_order(&db, "ORDER_1011", ALICE, 100).await;
-    db.ledger
+    db.book
         .reserve_refund(&refund_draft("R1", "ORDER_1011", Some(10), Actor::Admin))
         .await
         .unwrap();
     let wrong = notice(Some("rn-w"), refund("R1", "ORDER_1011", 99, "SUCCESS"));
     assert!(matches!(
-        db.ledger.refund_notified(&wrong).await,
+        db.book.refund_notified(&wrong).await,
         Ok(NoticeOutcome::Mismatch(_))
     ));
     let unknown = notice(Some("rn-u"), refund("R9", "ORDER_1011", 10, "SUCCESS"));
     assert_eq!(
-        db.ledger.refund_notified(&unknown).await,
+        db.book.refund_notified(&unknown).await,
         Ok(NoticeOutcome::Unknown)
     );
     let accepted = db
-        .ledger
+        .book
         .refund_accepted(&refund("R9", "ORDER_1011", 10, "PROCESSING"))
         .await;
     assert_eq!(accepted.unwrap_err().kind, ServiceErrorKind::NotFound);

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use pay_common::pay::book::Book;
 use pay_common::store::{EventFilter, EventView, Ledger};
 use sqlx::{Connection, Executor};
 
@@ -18,10 +19,11 @@ pub enum Kind {
     MySql,
 }
 
-/// One test's database and ledger.
+/// One test's database, its ledger (the storage port under test) and the money use cases over it.
 #[derive(Clone)]
 pub struct TestDb {
     pub ledger: Ledger,
+    pub book: Book,
     pub url: String,
     clock: Arc<FixedClock>,
 }
@@ -32,6 +34,10 @@ impl TestDb {
     }
     pub fn set_now(&self, t: i64) {
         self.clock.set(t);
+    }
+    /// The money use cases over another ledger handle, on the test's clock.
+    pub fn book_on(&self, ledger: &Ledger) -> Book {
+        Book::without_hooks(Arc::new(ledger.clone()), self.clock.clone())
     }
     /// A second, independent ledger on the same database (another process).
     pub async fn another_instance(&self) -> Ledger {
@@ -161,6 +167,7 @@ where
         }
     };
     let db = TestDb {
+        book: Book::without_hooks(Arc::new(ledger.clone()), clock.clone()),
         ledger: ledger.clone(),
         url: url.clone(),
         clock,

@@ -12,10 +12,10 @@ fn bill_no(s: &str) -> OutBillNo {
 pub async fn transfers_are_recorded_once_and_reused_numbers_are_refused(db: TestDb) {
     let d = transfer("BILL0001", 500, "prize");
     assert_eq!(
-        db.ledger.record_transfer(&d).await,
+        db.book.record_transfer(&d).await,
         Ok(TransferAdmission::New)
     );
-    let again = db.ledger.record_transfer(&d).await.unwrap();
+    let again = db.book.record_transfer(&d).await.unwrap();
     assert_eq!(
         again,
         TransferAdmission::Existing {
@@ -23,7 +23,7 @@ pub async fn transfers_are_recorded_once_and_reused_numbers_are_refused(db: Test
         }
     );
     let err = db
-        .ledger
+        .book
         .record_transfer(&transfer("BILL0001", 501, "prize"))
         .await
         .unwrap_err();
@@ -31,24 +31,17 @@ pub async fn transfers_are_recorded_once_and_reused_numbers_are_refused(db: Test
         (err.kind, err.code),
         (ServiceErrorKind::Conflict, "OUT_BILL_NO_USED")
     );
-    let payee = db
-        .ledger
-        .transfer_payee(&bill_no("BILL0001"))
-        .await
-        .unwrap();
+    let payee = db.book.transfer_payee(&bill_no("BILL0001")).await.unwrap();
     assert_eq!(payee.as_deref(), Some(ALICE));
-    assert_eq!(
-        db.ledger.transfer_payee(&bill_no("BILL9999")).await,
-        Ok(None)
-    );
+    assert_eq!(db.book.transfer_payee(&bill_no("BILL9999")).await, Ok(None));
 }
 
 pub async fn a_transfer_follows_wechat_to_success_once(db: TestDb) {
-    db.ledger
+    db.book
         .record_transfer(&transfer("BILL0002", 500, "prize"))
         .await
         .unwrap();
-    db.ledger
+    db.book
         .transfer_accepted(&bill("BILL0002", "WAIT_USER_CONFIRM", 500))
         .await
         .unwrap();
@@ -59,16 +52,16 @@ pub async fn a_transfer_follows_wechat_to_success_once(db: TestDb) {
     );
     let n = notice(Some("tn-1"), bill("BILL0002", "SUCCESS", 500));
     assert_eq!(
-        db.ledger.transfer_notified(&n).await,
+        db.book.transfer_notified(&n).await,
         Ok(NoticeOutcome::Applied)
     );
     assert_eq!(
-        db.ledger.transfer_notified(&n).await,
+        db.book.transfer_notified(&n).await,
         Ok(NoticeOutcome::Duplicate)
     );
     let late = notice(Some("tn-2"), bill("BILL0002", "FAIL", 500));
     assert_eq!(
-        db.ledger.transfer_notified(&late).await,
+        db.book.transfer_notified(&late).await,
         Ok(NoticeOutcome::Duplicate),
         "SUCCESS is final"
     );
@@ -86,14 +79,14 @@ pub async fn a_transfer_follows_wechat_to_success_once(db: TestDb) {
 
 pub async fn failed_and_cancelled_transfers_emit_transfer_failed(db: TestDb) {
     for (no, state) in [("BILL0003", "FAIL"), ("BILL0004", "CANCELLED")] {
-        db.ledger
+        db.book
             .record_transfer(&transfer(no, 500, "prize"))
             .await
             .unwrap();
         let mut b = bill(no, state, 500);
         b.fail_reason = Some("PAYEE_ACCOUNT_ABNORMAL".into());
         assert_eq!(
-            db.ledger.transfer_notified(&notice(None, b)).await,
+            db.book.transfer_notified(&notice(None, b)).await,
             Ok(NoticeOutcome::Applied)
         );
         assert_eq!(
@@ -107,11 +100,11 @@ pub async fn failed_and_cancelled_transfers_emit_transfer_failed(db: TestDb) {
 }
 
 pub async fn rejected_mismatched_and_unknown_transfers_change_nothing(db: TestDb) {
-    db.ledger
+    db.book
         .record_transfer(&transfer("BILL0005", 500, "prize"))
         .await
         .unwrap();
-    db.ledger
+    db.book
         .transfer_rejected(&bill_no("BILL0005"), "NOT_ENOUGH")
         .await
         .unwrap();
@@ -124,13 +117,13 @@ pub async fn rejected_mismatched_and_unknown_transfers_change_nothing(db: TestDb
             .state,
         "REJECTED"
     );
-    db.ledger
+    db.book
         .record_transfer(&transfer("BILL0006", 500, "prize"))
         .await
         .unwrap();
     let wrong = notice(Some("tn-w"), bill("BILL0006", "SUCCESS", 499));
     assert!(matches!(
-        db.ledger.transfer_notified(&wrong).await,
+        db.book.transfer_notified(&wrong).await,
         Ok(NoticeOutcome::Mismatch(_))
     ));
     assert_eq!(
@@ -144,11 +137,11 @@ pub async fn rejected_mismatched_and_unknown_transfers_change_nothing(db: TestDb
     );
     let unknown = notice(Some("tn-u"), bill("BILL0007", "SUCCESS", 500));
     assert_eq!(
-        db.ledger.transfer_notified(&unknown).await,
+        db.book.transfer_notified(&unknown).await,
         Ok(NoticeOutcome::Unknown)
     );
     let missing = db
-        .ledger
+        .book
         .transfer_accepted(&bill("BILL0007", "ACCEPTED", 500))
         .await;
     assert_eq!(missing.unwrap_err().kind, ServiceErrorKind::NotFound);

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 
 use super::certs::{CERTIFICATES_PATH, CertificateSource, PlatformCertificates};
 use super::crypto::{self, Clock, SignedHeaders, VerifyError};
-pub use super::error::{ApiError, WechatError};
+pub use super::error::{WechatError, WechatRefusal};
 use super::keyring::KeyRing;
 use super::keys::MerchantKey;
 
@@ -296,7 +296,7 @@ fn request_id(headers: &http::HeaderMap) -> Option<String> {
         .map(str::to_string)
 }
 
-fn api_error(status: u16, headers: &http::HeaderMap, raw: &[u8]) -> ApiError {
+fn api_error(status: u16, headers: &http::HeaderMap, raw: &[u8]) -> WechatRefusal {
     #[derive(serde::Deserialize, Default)]
     struct Body {
         #[serde(default)]
@@ -317,7 +317,7 @@ fn api_error(status: u16, headers: &http::HeaderMap, raw: &[u8]) -> ApiError {
     } else {
         body.message
     };
-    ApiError {
+    WechatRefusal {
         status,
         code,
         message,

@@ -6,7 +6,7 @@ use super::crypto::VerifyError;
 
 /// What WeChat answered with an error, kept as data.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ApiError {
+pub struct WechatRefusal {
     /// HTTP status.
     pub status: u16,
     /// WeChat's code, e.g. `ORDERPAID`, `PARAM_ERROR`.
@@ -25,7 +25,7 @@ pub struct ApiError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WechatError {
     /// WeChat answered with a non-2xx status.
-    Api(ApiError),
+    Api(WechatRefusal),
     /// No answer within the timeout.
     Timeout,
     /// Connection or protocol failure.

@@ -216,3 +216,187 @@ impl NotifyKind {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Request bodies: what we send, built as types and serialised once (a retry resends the bytes).
+
+/// `amount` of an order request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrderAmount {
+    /// Total in fen.
+    pub total: i64,
+    /// `CNY`.
+    pub currency: String,
+}
+
+/// The body of a JSAPI, APP, H5 or Native order (`/v3/pay/transactions/{jsapi,app,h5,native}`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OrderBody {
+    /// AppID the order is placed under.
+    pub appid: String,
+    /// Merchant id.
+    pub mchid: String,
+    /// What the user sees on the bill.
+    pub description: String,
+    /// Our order number.
+    pub out_trade_no: String,
+    /// RFC 3339 expiry.
+    pub time_expire: String,
+    /// Where WeChat posts the pay notice.
+    pub notify_url: String,
+    /// Total and currency.
+    pub amount: OrderAmount,
+    /// The payer (JSAPI only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payer: Option<Payer>,
+    /// Optional fields passed through unchanged (`attach`, `goods_tag`, `support_fapiao`,
+    /// `detail`, `scene_info`, `settle_info`).
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// `amount` of a refund request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RefundBodyAmount {
+    /// Amount to refund (fen).
+    pub refund: i64,
+    /// The order's paid total (fen).
+    pub total: i64,
+    /// `CNY`.
+    pub currency: String,
+}
+
+/// The body of `POST /v3/refund/domestic/refunds`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RefundBody {
+    /// The order refunded.
+    pub out_trade_no: String,
+    /// Our refund number.
+    pub out_refund_no: String,
+    /// Shown to the user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Where WeChat posts the refund notice.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify_url: Option<String>,
+    /// Amounts.
+    pub amount: RefundBodyAmount,
+}
+
+/// One `transfer_scene_report_infos` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferSceneReportInfo {
+    /// e.g. `活动名称`.
+    pub info_type: String,
+    /// e.g. `新会员有礼`.
+    pub info_content: String,
+}
+
+/// The body of `POST /v3/fund-app/mch-transfer/transfer-bills`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TransferBody {
+    /// AppID.
+    pub appid: String,
+    /// Our bill number.
+    pub out_bill_no: String,
+    /// Transfer scene id.
+    pub transfer_scene_id: String,
+    /// Payee openid under `appid`.
+    pub openid: String,
+    /// Amount (fen).
+    pub transfer_amount: i64,
+    /// Shown to the payee.
+    pub transfer_remark: String,
+    /// The payee's real name, RSA-OAEP encrypted to the WeChat Pay key named in
+    /// `Wechatpay-Serial` (set it with [`TransferBody::encrypt_user_name`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+    /// Where WeChat posts the transfer notice.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify_url: Option<String>,
+    /// How the payee perceives it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_recv_perception: Option<String>,
+    /// What the scene requires to be reported.
+    pub transfer_scene_report_infos: Vec<TransferSceneReportInfo>,
+}
+
+impl TransferBody {
+    /// Sets `user_name` to `name` encrypted with RSA-OAEP (SHA-1) to `key`, Base64.
+    pub fn encrypt_user_name(
+        &mut self,
+        name: &str,
+        key: &super::keys::PublicKey,
+    ) -> Result<(), super::keys::KeyError> {
+        self.user_name = Some(key.encrypt_oaep(name)?);
+        Ok(())
+    }
+}
+
+/// Serialises a request body once; a retry resends these bytes.
+pub fn body_bytes<T: Serialize>(body: &T) -> Vec<u8> {
+    serde_json::to_vec(body).expect("request bodies serialise")
+}
+
+#[cfg(test)]
+mod request_body_tests {
+    use super::*;
+    use crate::keys::MerchantKey;
+
+    #[test]
+    fn transfer_bodies_encrypt_the_name_and_omit_what_is_unset() {
+        let key = MerchantKey::generate();
+        let mut body = TransferBody {
+            appid: "wx1".into(),
+            out_bill_no: "BILL1".into(),
+            transfer_scene_id: "1000".into(),
+            openid: "o1".into(),
+            transfer_amount: 300_000,
+            transfer_remark: "prize".into(),
+            user_name: None,
+            notify_url: None,
+            user_recv_perception: None,
+            transfer_scene_report_infos: vec![TransferSceneReportInfo {
+                info_type: "活动名称".into(),
+                info_content: "新会员有礼".into(),
+            }],
+        };
+        let plain: serde_json::Value = serde_json::from_slice(&body_bytes(&body)).unwrap();
+        assert!(plain.get("user_name").is_none() && plain.get("notify_url").is_none());
+        body.encrypt_user_name("张三", &key.public_key()).unwrap();
+        let sent: serde_json::Value = serde_json::from_slice(&body_bytes(&body)).unwrap();
+        let cipher = sent["user_name"].as_str().unwrap();
+        assert_ne!(cipher, "张三");
+        assert_eq!(key.decrypt_oaep(cipher).unwrap(), "张三");
+        assert_eq!(
+            sent["transfer_scene_report_infos"][0]["info_type"],
+            "活动名称"
+        );
+    }
+
+    #[test]
+    fn order_bodies_flatten_pass_through_fields() {
+        let mut extra = serde_json::Map::new();
+        extra.insert("attach".into(), "a".into());
+        let body = OrderBody {
+            appid: "wx1".into(),
+            mchid: "1900000001".into(),
+            description: "Tea".into(),
+            out_trade_no: "ORDER_1".into(),
+            time_expire: "2026-01-01T00:00:00+08:00".into(),
+            notify_url: "https://x/notify".into(),
+            amount: OrderAmount {
+                total: 20,
+                currency: "CNY".into(),
+            },
+            payer: None,
+            extra,
+        };
+        let v: serde_json::Value = serde_json::from_slice(&body_bytes(&body)).unwrap();
+        assert_eq!(
+            (v["attach"].as_str(), v["amount"]["total"].as_i64()),
+            (Some("a"), Some(20))
+        );
+        assert!(v.get("payer").is_none());
+    }
+}
