@@ -1,11 +1,11 @@
 //! The `pay-common` binary: parse the subcommand (clap), load the configuration, run.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use pay_common::config::Config;
 use pay_common::demo::DemoOptions;
+use pay_common::simulator::cli::SimulateArgs;
 use pay_common::startup::{Application, Parts, open_ledger, shutdown_signal};
 
 /// WeChat Pay v3 backend for CloudBase HTTP cloud functions, with a local simulator.
@@ -26,6 +26,7 @@ enum Command {
     Demo(DemoArgs),
     /// Run only the WeChat Pay v3 simulator on 127.0.0.1 and print what the service must
     /// be configured with; serves until Ctrl-C.
+    // The flags live with the simulator (`crates/simulator/src/cli.rs`).
     Simulate(Box<SimulateArgs>),
     /// Validate the environment (and ./.env) and report; exits 1 when not ready.
     CheckConfig,
@@ -44,89 +45,6 @@ struct DemoArgs {
     database: String,
 }
 
-#[derive(Debug, Args)]
-struct SimulateArgs {
-    /// Port on 127.0.0.1.
-    #[arg(long, value_name = "PORT", default_value_t = 3100)]
-    port: u16,
-    /// Merchant id the simulator accepts (default 1900000001).
-    #[arg(long, value_name = "ID", env = "merchantId")]
-    mchid: Option<String>,
-    /// Serial number of the merchant's API certificate (default: random).
-    #[arg(long, value_name = "HEX", env = "merchantSerialNumber")]
-    merchant_serial: Option<String>,
-    /// PEM file with the merchant's public key, to verify request signatures.
-    #[arg(long, value_name = "PEM", conflicts_with = "merchant_private_key_file")]
-    merchant_public_key_file: Option<PathBuf>,
-    /// PEM file with the merchant's private key (its public half is trusted); falls back to
-    /// the PEM text in `privateKey`; without either, a merchant key is generated and printed.
-    #[arg(long, value_name = "PEM")]
-    merchant_private_key_file: Option<PathBuf>,
-    /// APIv3 key, 32 characters (default: generated and printed).
-    #[arg(long, value_name = "KEY", env = "apiV3Key", hide_env_values = true)]
-    api_v3_key: Option<String>,
-    /// AppID bound to the merchant; repeat for several (falls back to `appId`).
-    #[arg(long, value_name = "APPID")]
-    appid: Vec<String>,
-    /// SDK (direct) or gateway (Integration Center) callbacks [default: gateway].
-    #[arg(long, value_name = "MODE", env = "signMode", value_parser = ["sdk", "gateway"])]
-    callback_mode: Option<String>,
-    /// Base URL that stands in for the notify_url host (the notify_url path is kept).
-    #[arg(long, value_name = "URL")]
-    callback_target: Option<String>,
-    /// Multiplier on WeChat's callback retry schedule (1.0 = real time).
-    #[arg(long, value_name = "F")]
-    time_scale: Option<f64>,
-    /// Pay every new order automatically after this many milliseconds.
-    #[arg(long, value_name = "N")]
-    auto_pay_ms: Option<u64>,
-    /// Complete every new refund with SUCCESS after this many milliseconds.
-    #[arg(long, value_name = "N")]
-    auto_refund_ms: Option<u64>,
-    /// Have the payee confirm every new transfer after this many milliseconds.
-    #[arg(long, value_name = "N")]
-    auto_confirm_ms: Option<u64>,
-}
-
-impl SimulateArgs {
-    /// The simulator's own flag form (`--flag=value`), already resolved against the
-    /// environment by clap.
-    fn into_flags(self) -> Vec<String> {
-        let mut out = vec![format!("--port={}", self.port)];
-        let mut push = |name: &str, value: Option<String>| {
-            // An empty environment variable counts as unset, as the service reads it.
-            if let Some(v) = value.filter(|v| !v.trim().is_empty()) {
-                out.push(format!("--{name}={v}"));
-            }
-        };
-        let path = |p: Option<PathBuf>| p.map(|p| p.display().to_string());
-        push("mchid", self.mchid);
-        push("merchant-serial", self.merchant_serial);
-        push(
-            "merchant-public-key-file",
-            path(self.merchant_public_key_file),
-        );
-        push(
-            "merchant-private-key-file",
-            path(self.merchant_private_key_file),
-        );
-        push("api-v3-key", self.api_v3_key);
-        push("callback-mode", self.callback_mode);
-        push("callback-target", self.callback_target);
-        push("time-scale", self.time_scale.map(|f| f.to_string()));
-        push("auto-pay-ms", self.auto_pay_ms.map(|n| n.to_string()));
-        push("auto-refund-ms", self.auto_refund_ms.map(|n| n.to_string()));
-        push(
-            "auto-confirm-ms",
-            self.auto_confirm_ms.map(|n| n.to_string()),
-        );
-        for a in self.appid {
-            push("appid", Some(a));
-        }
-        out
-    }
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Serve) {
@@ -143,7 +61,7 @@ fn main() -> ExitCode {
         })),
         Command::Simulate(a) => finish(runtime().block_on(async {
             pay_common::telemetry::init();
-            pay_common::simulator::cli::run_cli((*a).into_flags()).await
+            pay_common::simulator::cli::run(*a).await
         })),
     }
 }

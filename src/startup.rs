@@ -160,7 +160,8 @@ impl Application {
         result
     }
 
-    /// In platform-certificate mode: download now, then on `certRefreshMinutes`.
+    /// In platform-certificate mode: download now, then on `certRefreshMinutes`; a failed
+    /// download is retried after 0.5 s, doubling up to 30 s, until one succeeds.
     fn start_certificate_refresh(&self) -> Option<JoinHandle<()>> {
         let client = self
             .state
@@ -175,14 +176,8 @@ impl Application {
             move || {
                 let client = client.clone();
                 async move {
-                    match client.refresh_certificates().await {
-                        Ok(n) => {
-                            tracing::info!(certificates = n, "platform certificates refreshed")
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %e, "platform certificate download failed")
-                        }
-                    }
+                    let n = client.refresh_certificates_with_retry().await;
+                    tracing::info!(certificates = n, "platform certificates refreshed");
                 }
             },
         ))

@@ -1,6 +1,6 @@
 //! The binary as a newcomer runs it: `demo` (its printed commands work verbatim: start it on
-//! free ports, read what it prints, run each `$ …` line with bash, check each `expect:` text)
-//! and `check-config`.
+//! free ports, read what it prints, run each `$ …` line with bash, check each `expect:` text),
+//! `simulate`, `check-config`, and the help and errors of every command.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -299,6 +299,15 @@ fn a_wrong_flag_fails_and_names_the_flag() {
     assert_eq!(code, Some(2));
     assert!(err.contains("--callback-mode"), "{err}");
 
+    let (code, out, err) = pay_common(&["simulate", "--bogus-flag", "1"]);
+    assert_eq!(code, Some(2));
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("'--bogus-flag'"), "{err}");
+
+    let (code, _, err) = pay_common(&["simulate", "--auto-pay-ms", "soon"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("'--auto-pay-ms <N>'"), "{err}");
+
     let (code, _, err) = pay_common(&["frobnicate"]);
     assert_eq!(code, Some(2));
     assert!(err.contains("'frobnicate'"), "{err}");
@@ -306,12 +315,63 @@ fn a_wrong_flag_fails_and_names_the_flag() {
 
 #[test]
 fn the_readme_shows_the_help_text_verbatim() {
-    let (_, out, _) = pay_common(&["--help"]);
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for args in [&["--help"][..], &["simulate", "--help"]] {
+        let (_, out, _) = pay_common(args);
+        assert!(
+            readme.contains(&format!("```text\n{out}```")),
+            "README.md's `pay-common {}` block differs from the binary's:\n{out}",
+            args.join(" ")
+        );
+    }
+}
+
+#[test]
+fn simulate_takes_its_flags_and_falls_back_to_the_service_variables() {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_pay-common"))
+        .args([
+            "simulate",
+            "--port",
+            &port.to_string(),
+            "--merchant-serial=ABCDEF0123",
+        ])
+        .env_clear()
+        .env("merchantId", "1234567890")
+        // Ignored: the flag wins over the variable.
+        .env("merchantSerialNumber", "FROM-THE-ENVIRONMENT")
+        .env("apiV3Key", "a7cde1ZJB1kG2e7VfTs3jQzaWizur8Gb")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("simulate starts");
+    let mut child = KillOnDrop(child);
+    let stdout = child.0.stdout.take().unwrap();
+    let mut printed = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        let done = line.starts_with("control API:");
+        printed.push(line);
+        if done {
+            break;
+        }
+    }
+    let text = printed.join("\n");
+    for line in [
+        format!("WeChat Pay simulator listening on http://127.0.0.1:{port}"),
+        "merchantId=1234567890".to_string(),
+        "merchantSerialNumber=ABCDEF0123".to_string(),
+    ] {
+        assert!(printed.contains(&line), "{line} missing:\n{text}");
+    }
     assert!(
-        readme.contains(&format!("```text\n{out}```")),
-        "README.md's `pay-common --help` block differs from the binary's:\n{out}"
+        !text.contains("a7cde1ZJB1kG2e7VfTs3jQzaWizur8Gb") && !text.contains("apiV3Key="),
+        "a given APIv3 key is never printed:\n{text}"
+    );
+    assert!(
+        text.contains("privateKey (generated merchant key"),
+        "without key material a merchant key is generated:\n{text}"
     );
 }
 

@@ -5,8 +5,9 @@ use pay_common::wechatpay::crypto::{
     self, AeadError, SignedHeaders, VerifyError, decrypt_aes_gcm_any, decrypt_resource,
     encrypt_resource, verify_signed,
 };
-use pay_common::wechatpay::der;
 use pay_common::wechatpay::keys::{MerchantKey, PublicKey, normalize_pem, parse_pem, pem_encode};
+use pay_common::wechatpay::x509;
+use pay_common::wechatpay::x509::der::{Decode, Reader};
 use serde_json::Value;
 
 fn kat() -> Value {
@@ -75,7 +76,7 @@ fn signature_verifies_with_spki_and_certificate_and_derived_key() {
 fn certificate_serial_is_read_as_wechat_sends_it() {
     let k = kat();
     let pem = parse_pem(&s(&k, "/rsa_test_key/certificate_pem"), "certificate").unwrap();
-    let info = der::parse_certificate(&pem.der).unwrap();
+    let info = x509::parse_certificate(&pem.der).unwrap();
     assert_eq!(
         info.serial_hex,
         s(&k, "/rsa_test_key/certificate_serial_as_sent_by_wechat")
@@ -284,11 +285,17 @@ fn pkcs1_private_key_is_accepted() {
     let pkcs8 = parse_pem(&s(&k, "/rsa_test_key/private_key_pkcs8_pem"), "key")
         .unwrap()
         .der;
-    let (info, _) = der::expect(&pkcs8, der::TAG_SEQUENCE).unwrap();
-    let (_, rest) = der::expect(info.value, der::TAG_INTEGER).unwrap();
-    let (_, rest) = der::expect(rest, der::TAG_SEQUENCE).unwrap();
-    let (octets, _) = der::expect(rest, 0x04).unwrap();
-    let pkcs1_pem = pem_encode("RSA PRIVATE KEY", octets.value);
+    // PrivateKeyInfo ::= SEQUENCE { version, algorithm, privateKey OCTET STRING (PKCS#1) }
+    let octets = x509::der::SliceReader::new(&pkcs8)
+        .unwrap()
+        .sequence(|r| {
+            let _version = u8::decode(r)?;
+            let _algorithm = x509::spki::AlgorithmIdentifierOwned::decode(r)?;
+            x509::der::asn1::OctetString::decode(r)
+        })
+        .unwrap();
+    let octets = octets.as_bytes();
+    let pkcs1_pem = pem_encode("RSA PRIVATE KEY", octets);
     let key = MerchantKey::from_pem(&pkcs1_pem).unwrap();
     assert_eq!(
         key.sign(b"source"),

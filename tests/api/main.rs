@@ -1,6 +1,7 @@
 //! End-to-end tests: the real server against the simulator, over HTTP.
 
 mod callbacks;
+mod cert_recovery;
 mod config_values;
 mod databases;
 mod errors;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use pay_common::config::Config;
 use pay_common::pay::hooks::{BusinessHooks, NoHooks};
-use pay_common::simulator::{CallbackMode, Simulator, SimulatorConfig, SimulatorHandle};
+use pay_common::simulator::{CallbackMode, FaultRule, Simulator, SimulatorConfig, SimulatorHandle};
 use pay_common::startup::{Application, Parts};
 use pay_common::wechatpay::keys::{MerchantKey, PublicKey};
 use serde_json::{Value, json};
@@ -49,6 +49,8 @@ pub struct Opts {
     pub deliver_callbacks: bool,
     /// The simulator signs callbacks with its platform certificate (a merchant mid-migration).
     pub certificate_callbacks: bool,
+    /// Faults armed in the simulator before the service starts.
+    pub sim_faults: Vec<FaultRule>,
     /// Open the shipped ledger at this URL the way `serve` does (lazily, brought up in the
     /// background), instead of the in-memory service.
     pub database_url: Option<String>,
@@ -64,6 +66,7 @@ impl Default for Opts {
             hooks: Arc::new(NoHooks),
             deliver_callbacks: true,
             certificate_callbacks: false,
+            sim_faults: vec![],
             database_url: None,
         }
     }
@@ -114,6 +117,9 @@ pub async fn spawn(opts: Opts) -> TestApp {
     let sim = Simulator::start(sim_cfg, "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
+    for rule in opts.sim_faults {
+        sim.inject(rule);
+    }
     let mut vars: HashMap<&'static str, String> = HashMap::from([
         (
             "signMode",

@@ -159,3 +159,12 @@ pub fn check_notify_url(url: &str, ptr: &str, max: usize) -> Result<(), SimError
     }
     Ok(())
 }
+
+/// Turns a handler [`Reply`] into a response.
+pub fn respond(reply: Reply) -> Response {
+    match reply {
+        Ok((status, Some(v))) => (status, axum::Json(v)).into_response(),
+        Ok((status, None)) => status.into_response(),
+        Err(e) => e.into_response(),
+    }
+}

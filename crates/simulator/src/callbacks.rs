@@ -10,7 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Value, json};
 
-use super::CallbackMode;
+use super::config::CallbackMode;
 use super::faults::{self, Fault};
 use super::ids;
 use super::log::{Delivery, DeliveryKind};

@@ -38,17 +38,3 @@ pub fn rfc3339(unix: i64) -> String {
         .format(&Rfc3339)
         .unwrap_or_default()
 }
-
-/// Unix seconds as an X.509 UTCTime (`YYMMDDHHMMSSZ`).
-pub fn utc_time(unix: i64) -> String {
-    let t = OffsetDateTime::from_unix_timestamp(unix).unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    format!(
-        "{:02}{:02}{:02}{:02}{:02}{:02}Z",
-        t.year() % 100,
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
-}

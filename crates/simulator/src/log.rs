@@ -3,8 +3,6 @@
 
 use serde::Serialize;
 
-use super::state::Store;
-
 /// One `/v3` request and what the simulator made of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RequestRecord {
@@ -62,25 +60,10 @@ pub struct Delivery {
 /// Most entries each log keeps, so a long benchmark run cannot grow memory without bound.
 pub const LOG_CAP: usize = 50_000;
 
-fn push_capped<T>(log: &mut Vec<T>, item: T) {
+/// Appends `item`, first dropping the older half of a full log.
+pub fn push_capped<T>(log: &mut Vec<T>, item: T) {
     if log.len() >= LOG_CAP {
         log.drain(..LOG_CAP / 2);
     }
     log.push(item);
-}
-
-impl Store {
-    /// Records one `/v3` request and counts it.
-    pub fn log_request(&mut self, record: RequestRecord) {
-        if record.accepted {
-            self.accepted_total += 1;
-        } else {
-            self.rejected_total += 1;
-        }
-        push_capped(&mut self.requests, record);
-    }
-    /// Records one callback attempt.
-    pub fn log_delivery(&mut self, delivery: Delivery) {
-        push_capped(&mut self.deliveries, delivery);
-    }
 }

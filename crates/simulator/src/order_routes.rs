@@ -9,9 +9,8 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 
-use super::api::ok;
+use super::api::{ok, respond};
 use super::orders::order_not_exist;
-use super::server::respond;
 use super::state::Shared;
 
 /// The order routes.

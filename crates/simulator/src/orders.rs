@@ -5,85 +5,12 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::api::{self, Reply, SimError, ok, opt_str, req_fen, req_str};
+use super::records::Order;
 use super::state::{Shared, Sim, later};
 use super::verify::{check_appid, check_mchid};
 use super::{callbacks, ids};
 use wechatpay::crypto::random_alphanumeric;
 use wechatpay::model::Transaction;
-
-/// One simulated order.
-#[derive(Debug, Clone)]
-pub struct Order {
-    /// JSAPI, APP, MWEB or NATIVE.
-    pub trade_type: &'static str,
-    /// AppID ordered under.
-    pub appid: String,
-    /// Merchant order number.
-    pub out_trade_no: String,
-    /// Where TRANSACTION.SUCCESS goes.
-    pub notify_url: String,
-    /// Total in fen.
-    pub total: i64,
-    /// Echoed once paid.
-    pub attach: Option<String>,
-    /// Payer (JSAPI, or assigned on payment).
-    pub openid: Option<String>,
-    /// The accepted body: an identical repeat returns `answer`.
-    pub request: Value,
-    /// The create answer.
-    pub answer: Value,
-    /// Set on payment.
-    pub transaction_id: Option<String>,
-    /// trade_state.
-    pub state: &'static str,
-    /// Payment time, Unix seconds.
-    pub success_time: Option<i64>,
-    /// Sum of refunds not CLOSED, fen.
-    pub refunded: i64,
-    /// `time_expire` as Unix seconds: after it the order can no longer be paid.
-    pub expires_at: Option<i64>,
-}
-
-fn desc(state: &str) -> &'static str {
-    match state {
-        "NOTPAY" => "未支付",
-        "USERPAYING" => "用户支付中",
-        "SUCCESS" => "支付成功",
-        "PAYERROR" => "支付失败",
-        "CLOSED" => "已关闭",
-        "REFUND" => "转入退款",
-        _ => "",
-    }
-}
-
-impl Order {
-    /// The order as query and `TRANSACTION.SUCCESS` show it.
-    pub fn to_json(&self, mchid: &str) -> Value {
-        let paid = self.success_time.is_some();
-        let mut v = json!({
-            "appid": self.appid, "mchid": mchid, "out_trade_no": self.out_trade_no,
-            "trade_type": self.trade_type, "trade_state": self.state,
-            "trade_state_desc": desc(self.state),
-            "amount": {"total": self.total, "currency": "CNY", "payer_currency": "CNY"},
-        });
-        if let Some(id) = &self.transaction_id {
-            v["transaction_id"] = json!(id);
-        }
-        if paid {
-            v["bank_type"] = json!("OTHERS");
-            v["success_time"] = json!(ids::rfc3339(self.success_time.unwrap_or_default()));
-            v["amount"]["payer_total"] = json!(self.total);
-            v["attach"] = json!(self.attach.clone().unwrap_or_default());
-        }
-        if let Some(openid) = &self.openid {
-            v["payer"] = json!({"openid": openid});
-        }
-        v
-    }
-    fn is_paid(&self) -> bool {
-        matches!(self.state, "SUCCESS" | "REFUND")
-    }
-}
 
 pub(super) fn order_not_exist() -> SimError {
     SimError::new(StatusCode::NOT_FOUND, "ORDER_NOT_EXIST", "订单不存在")

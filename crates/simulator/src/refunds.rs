@@ -8,91 +8,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::api::{self, Reply, SimError, ok, opt_str, req_fen, req_str};
-use super::server::respond;
+use super::api::{self, Reply, SimError, ok, opt_str, req_fen, req_str, respond};
+use super::records::{RefundRecord, RefundView};
 use super::state::{Shared, Sim, later};
-use super::{RefundView, callbacks, ids};
-use wechatpay::model::RefundAmount;
-
-/// One simulated refund.
-#[derive(Debug, Clone)]
-pub struct RefundRecord {
-    /// Merchant refund number.
-    pub out_refund_no: String,
-    /// WeChat's refund id.
-    pub refund_id: String,
-    /// The order.
-    pub out_trade_no: String,
-    /// The order's transaction.
-    pub transaction_id: String,
-    /// PROCESSING, SUCCESS, ABNORMAL or CLOSED.
-    pub status: &'static str,
-    /// Order total, fen.
-    pub total: i64,
-    /// Refund amount, fen.
-    pub refund: i64,
-    /// Where REFUND.* goes, if given.
-    pub notify_url: Option<String>,
-    /// Unix seconds.
-    pub create_time: i64,
-    /// Unix seconds, once SUCCESS.
-    pub success_time: Option<i64>,
-}
-
-impl RefundRecord {
-    /// The refund API object (create and query answers).
-    pub fn to_json(&self) -> Value {
-        let mut v = json!({
-            "refund_id": self.refund_id, "out_refund_no": self.out_refund_no,
-            "transaction_id": self.transaction_id, "out_trade_no": self.out_trade_no,
-            "channel": "ORIGINAL", "user_received_account": "支付用户零钱",
-            "create_time": ids::rfc3339(self.create_time), "status": self.status,
-            "funds_account": "AVAILABLE", "promotion_detail": [],
-            "amount": {
-                "total": self.total, "refund": self.refund, "from": [],
-                "payer_total": self.total, "payer_refund": self.refund,
-                "settlement_total": self.total, "settlement_refund": self.refund,
-                "discount_refund": 0, "currency": "CNY",
-            },
-        });
-        if let Some(t) = self.success_time {
-            v["success_time"] = json!(ids::rfc3339(t));
-        }
-        v
-    }
-
-    /// The `REFUND.*` callback plaintext (state under `refund_status`).
-    pub fn notify_json(&self, mchid: &str) -> Value {
-        let mut v = json!({
-            "mchid": mchid, "out_trade_no": self.out_trade_no,
-            "transaction_id": self.transaction_id, "out_refund_no": self.out_refund_no,
-            "refund_id": self.refund_id, "refund_status": self.status,
-            "user_received_account": "支付用户零钱",
-            "amount": {"total": self.total, "refund": self.refund,
-                       "payer_total": self.total, "payer_refund": self.refund},
-        });
-        if let Some(t) = self.success_time {
-            v["success_time"] = json!(ids::rfc3339(t));
-        }
-        v
-    }
-
-    /// The public summary.
-    pub fn view(&self) -> RefundView {
-        RefundView {
-            out_refund_no: self.out_refund_no.clone(),
-            refund_id: self.refund_id.clone(),
-            status: self.status.to_string(),
-            amount: RefundAmount {
-                total: Some(self.total),
-                refund: Some(self.refund),
-                currency: Some("CNY".into()),
-            },
-        }
-    }
-}
+use super::{callbacks, ids};
 
 fn not_exists() -> SimError {
     SimError::new(StatusCode::NOT_FOUND, "RESOURCE_NOT_EXISTS", "订单不存在")

@@ -12,7 +12,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use super::api::{ErrorInfo, SimError};
+use super::api::{ErrorInfo, SimError, ok, respond};
 use super::faults::{self, Fault};
 use super::log::RequestRecord;
 use super::state::Shared;
@@ -256,15 +256,6 @@ async fn sign_response(
     Response::from_parts(parts, Body::from(bytes))
 }
 
-/// Turns a handler [`Reply`](super::api::Reply) into a response.
-pub fn respond(reply: super::api::Reply) -> Response {
-    match reply {
-        Ok((status, Some(v))) => (status, axum::Json(v)).into_response(),
-        Ok((status, None)) => status.into_response(),
-        Err(e) => e.into_response(),
-    }
-}
-
 /// `GET /v3/certificates` — 下载平台证书,
 /// <https://pay.weixin.qq.com/docs/merchant/apis/platform-certificate/api-v3-get-certificates/get.html>. One certificate, its PEM encrypted
 /// with the APIv3 key under AAD `certificate`.
@@ -277,7 +268,7 @@ async fn certificates(State(sim): State<Shared>) -> Response {
         sim.keys.cert_pem.as_bytes(),
     )
     .expect("32-byte key checked at start");
-    respond(super::api::ok(serde_json::json!({"data": [{
+    respond(ok(serde_json::json!({"data": [{
         "serial_no": sim.keys.cert_serial,
         "effective_time": ids::rfc3339(sim.keys.cert_not_before),
         "expire_time": ids::rfc3339(sim.keys.cert_not_after),

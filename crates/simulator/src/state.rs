@@ -8,12 +8,11 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use super::certificate;
+use super::config::{CallbackMode, SimulatorConfig};
 use super::faults::FaultRule;
-use super::log::{Delivery, RequestRecord};
-use super::orders::Order;
-use super::refunds::RefundRecord;
-use super::transfers::Transfer;
-use super::{CallbackMode, SimulatorConfig, certificate};
+use super::log::{Delivery, RequestRecord, push_capped};
+use super::records::{Order, RefundRecord, Transfer};
 use wechatpay::crypto::Clock;
 use wechatpay::keys::{MerchantKey, PublicKey};
 
@@ -36,6 +35,22 @@ pub struct Store {
     pub accepted_total: u64,
     /// Requests rejected by authentication, ever.
     pub rejected_total: u64,
+}
+
+impl Store {
+    /// Records one `/v3` request and counts it.
+    pub fn log_request(&mut self, record: RequestRecord) {
+        if record.accepted {
+            self.accepted_total += 1;
+        } else {
+            self.rejected_total += 1;
+        }
+        push_capped(&mut self.requests, record);
+    }
+    /// Records one callback attempt.
+    pub fn log_delivery(&mut self, delivery: Delivery) {
+        push_capped(&mut self.deliveries, delivery);
+    }
 }
 
 /// The merchant-facing settings copied out of [`SimulatorConfig`]. `Debug` omits the

@@ -11,8 +11,8 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use serde_json::{Value, json};
 
-use super::api::{self, Reply, SimError, ok, opt_str, req_fen, req_str};
-use super::server::respond;
+use super::api::{self, Reply, SimError, ok, opt_str, req_fen, req_str, respond};
+use super::records::Transfer;
 use super::state::{Shared, Sim, later};
 use super::verify::Authed;
 use super::verify::check_appid;
@@ -22,64 +22,6 @@ use wechatpay::model::TransferBill;
 
 /// Transfers from this amount (fen) up need the payee's real name.
 pub const USER_NAME_THRESHOLD: i64 = 200_000;
-
-/// One simulated transfer bill.
-#[derive(Debug, Clone)]
-pub struct Transfer {
-    /// Merchant bill number.
-    pub out_bill_no: String,
-    /// WeChat's bill number.
-    pub transfer_bill_no: String,
-    /// AppID.
-    pub appid: String,
-    /// Payee.
-    pub openid: String,
-    /// Fen.
-    pub amount: i64,
-    /// Shown to the payee.
-    pub remark: String,
-    /// Transfer state.
-    pub state: &'static str,
-    /// For `wx.requestMerchantTransfer`.
-    pub package_info: String,
-    /// Set on FAIL.
-    pub fail_reason: Option<String>,
-    /// Where MCHTRANSFER.BILL.FINISHED goes, if given.
-    pub notify_url: Option<String>,
-    /// Unix seconds.
-    pub create_time: i64,
-    /// Unix seconds.
-    pub update_time: i64,
-}
-
-impl Transfer {
-    /// The query answer.
-    pub fn to_json(&self, mchid: &str) -> Value {
-        let mut v = json!({
-            "mch_id": mchid, "out_bill_no": self.out_bill_no,
-            "transfer_bill_no": self.transfer_bill_no, "appid": self.appid,
-            "state": self.state, "transfer_amount": self.amount,
-            "transfer_remark": self.remark, "openid": self.openid,
-            "create_time": ids::rfc3339(self.create_time),
-            "update_time": ids::rfc3339(self.update_time),
-        });
-        if let Some(r) = &self.fail_reason {
-            v["fail_reason"] = json!(r);
-        }
-        v
-    }
-    /// The create answer.
-    fn created_json(&self) -> Value {
-        let mut v = json!({
-            "out_bill_no": self.out_bill_no, "transfer_bill_no": self.transfer_bill_no,
-            "create_time": ids::rfc3339(self.create_time), "state": self.state,
-        });
-        if self.state == "WAIT_USER_CONFIRM" {
-            v["package_info"] = json!(self.package_info);
-        }
-        v
-    }
-}
 
 fn not_found() -> SimError {
     SimError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "记录不存在")

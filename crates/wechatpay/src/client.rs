@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
+use super::certs::{CERTIFICATES_PATH, CertificateSource, PlatformCertificates};
 use super::crypto::{self, Clock, SignedHeaders, VerifyError};
+pub use super::error::{WechatError, WechatRefusal};
 use super::keyring::KeyRing;
 use super::keys::MerchantKey;
 
@@ -18,59 +20,6 @@ pub const USER_AGENT: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     " (Rust; aws-lc-rs)"
 );
-
-/// What WeChat answered with an error, kept as data.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct WechatRefusal {
-    /// HTTP status.
-    pub status: u16,
-    /// WeChat's code, e.g. `ORDERPAID`, `PARAM_ERROR`.
-    pub code: String,
-    /// WeChat's human message.
-    pub message: String,
-    /// WeChat's `detail` object, when present.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<serde_json::Value>,
-    /// `Request-ID`, for WeChat support.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub request_id: Option<String>,
-}
-
-/// Why a call did not produce a verified answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WechatError {
-    /// WeChat answered with a non-2xx status.
-    Api(WechatRefusal),
-    /// No answer within the timeout.
-    Timeout,
-    /// Connection or protocol failure.
-    Transport(String),
-    /// A 2xx whose signature did not verify: treated as no answer at all.
-    Unverified(VerifyError),
-    /// A verified 2xx whose body is not what the endpoint returns.
-    Decode(String),
-    /// We could not build the request (e.g. nothing to encrypt a sensitive field with).
-    Request(String),
-}
-
-impl std::fmt::Display for WechatError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Api(e) => write!(
-                f,
-                "WeChat Pay answered {} {}: {}",
-                e.status, e.code, e.message
-            ),
-            Self::Timeout => write!(f, "WeChat Pay did not answer in time"),
-            Self::Transport(e) => write!(f, "WeChat Pay unreachable: {e}"),
-            Self::Unverified(e) => write!(f, "WeChat Pay answer failed verification: {e}"),
-            Self::Decode(e) => write!(f, "WeChat Pay answer not understood: {e}"),
-            Self::Request(e) => write!(f, "request not sent: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for WechatError {}
 
 /// HTTP method of an endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,8 +95,8 @@ pub struct Client {
     signer: Arc<Signer>,
     /// Verification keys (shared with the callback verifier and the certificate refresher).
     pub keys: Arc<KeyRing>,
-    pub(super) clock: Arc<dyn Clock>,
-    pub(super) certs: Arc<super::certs::CertState>,
+    clock: Arc<dyn Clock>,
+    certs: Arc<PlatformCertificates>,
 }
 
 impl Client {
@@ -169,7 +118,11 @@ impl Client {
             .user_agent(USER_AGENT)
             .build()
             .expect("HTTP client with rustls");
-        let certs = Arc::new(super::certs::CertState::new(api_v3_key));
+        let certs = Arc::new(PlatformCertificates::new(
+            api_v3_key,
+            keys.clone(),
+            clock.clone(),
+        ));
         Self {
             http,
             base_url: base_url.trim_end_matches('/').into(),
@@ -209,8 +162,8 @@ impl Client {
         })
     }
 
-    /// Verifies a 2xx answer. In platform-certificate mode an unknown serial triggers one
-    /// rate-limited certificate refresh and a second try.
+    /// Verifies a 2xx answer. In platform-certificate mode an unknown serial asks for a
+    /// certificate download (see [`certs`](super::certs) for when one is made) and a second try.
     pub async fn verify(&self, headers: &http::HeaderMap, raw: &[u8]) -> Result<(), WechatError> {
         let signed = SignedHeaders::from_headers(headers);
         let check = || {
@@ -219,11 +172,39 @@ impl Client {
         };
         match check() {
             Err(VerifyError::UnknownSerial(_)) if self.may_download_certificates() => {
-                self.refresh_certificates_rate_limited().await;
+                self.certs.refresh_for_unknown_serial(self).await;
                 check().map_err(WechatError::Unverified)
             }
             other => other.map_err(WechatError::Unverified),
         }
+    }
+
+    /// Periodic certificate downloads run in platform-certificate mode: no public key
+    /// configured, or certificates already in use next to it.
+    pub fn certificates_enabled(&self) -> bool {
+        self.certs.periodic()
+    }
+
+    /// An unknown serial may ask for a certificate download whenever the APIv3 key is known.
+    pub fn may_download_certificates(&self) -> bool {
+        self.certs.may_download()
+    }
+
+    /// Downloads and installs the platform certificates now.
+    pub async fn refresh_certificates(&self) -> Result<usize, WechatError> {
+        self.certs.refresh(self).await
+    }
+
+    /// Downloads the platform certificates, retrying failures with a short backoff until one
+    /// succeeds (what the service runs at start and on its timer). Returns how many are held.
+    pub async fn refresh_certificates_with_retry(&self) -> usize {
+        self.certs.refresh_with_retry(self).await
+    }
+
+    /// A serial we do not hold was named (an answer or a callback): download if the schedule
+    /// allows, so a forged serial cannot make us hammer WeChat.
+    pub async fn refresh_certificates_rate_limited(&self) {
+        self.certs.refresh_for_unknown_serial(self).await;
     }
 
     /// Signs and sends one request; a non-2xx becomes `WechatError::Api`. The caller verifies.
@@ -271,6 +252,18 @@ impl Client {
             return Err(WechatError::Api(api_error(status, &headers, &raw)));
         }
         Ok((status, headers, raw))
+    }
+}
+
+impl CertificateSource for Client {
+    async fn download(
+        &self,
+        serial: Option<&str>,
+    ) -> Result<(http::HeaderMap, bytes::Bytes), WechatError> {
+        let (_, headers, raw) = self
+            .send(Method::Get, CERTIFICATES_PATH, None, serial)
+            .await?;
+        Ok((headers, raw))
     }
 }
 

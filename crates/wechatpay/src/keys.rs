@@ -14,7 +14,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use std::fmt;
 
-use super::der;
+use super::x509;
 
 /// Why a key could not be used. The text never contains key material.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,7 +155,8 @@ impl MerchantKey {
 
     /// The matching public key.
     pub fn public_key(&self) -> PublicKey {
-        let spki = der::rsa_spki_from_pkcs1(self.pair.public_key().as_ref());
+        let spki = x509::rsa_spki_from_pkcs1(self.pair.public_key().as_ref())
+            .expect("a key pair's own PKCS#1 public key");
         PublicKey::from_spki(spki).expect("a key pair's own public key")
     }
 
@@ -196,9 +197,11 @@ impl PublicKey {
         let pem = parse_pem(raw, WHAT)?;
         let spki = match pem.label.as_deref() {
             Some("PUBLIC KEY") | None => pem.der,
-            Some("RSA PUBLIC KEY") => der::rsa_spki_from_pkcs1(&pem.der),
+            Some("RSA PUBLIC KEY") => {
+                x509::rsa_spki_from_pkcs1(&pem.der).map_err(|e| key_error(WHAT, e))?
+            }
             Some("CERTIFICATE") => {
-                der::parse_certificate(&pem.der)
+                x509::parse_certificate(&pem.der)
                     .map_err(|e| key_error(WHAT, e))?
                     .spki_der
             }
@@ -232,7 +235,7 @@ impl PublicKey {
         let Ok(signature) = B64.decode(signature_b64.trim()) else {
             return false;
         };
-        let Ok(pkcs1) = der::rsa_pkcs1_from_spki(&self.spki) else {
+        let Ok(pkcs1) = x509::rsa_pkcs1_from_spki(&self.spki) else {
             return false;
         };
         UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, pkcs1)

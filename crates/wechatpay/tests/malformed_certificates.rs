@@ -1,8 +1,40 @@
 //! Malformed certificates (truncated, wrong tags, huge lengths, any byte corrupted) get an
-//! error from `der::parse_certificate`, never a panic.
+//! error from `x509::parse_certificate` that names what it expected, never a panic.
 
-use wechatpay::der::{parse_certificate, sequence, tlv};
 use wechatpay::keys::MerchantKey;
+use wechatpay::x509::{CertificateInfo, EncodingError};
+
+/// The parser under test; every refusal must say it was not a DER X.509 certificate.
+fn parse_certificate(der: &[u8]) -> Result<CertificateInfo, EncodingError> {
+    let result = wechatpay::x509::parse_certificate(der);
+    if let Err(e) = &result {
+        assert!(
+            e.0.starts_with("not a DER X.509 certificate: ") && e.0.len() > 30,
+            "unclear error: {e}"
+        );
+    }
+    result
+}
+
+/// One DER element, written out by hand so the tests can build odd shapes on purpose.
+fn tlv(tag: u8, value: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = value.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().take_while(|b| **b == 0).count();
+        out.push(0x80 | (bytes.len() - skip) as u8);
+        out.extend_from_slice(&bytes[skip..]);
+    }
+    out.extend_from_slice(value);
+    out
+}
+
+fn sequence(parts: &[&[u8]]) -> Vec<u8> {
+    tlv(0x30, &parts.concat())
+}
 
 /// A certificate-shaped DER element: version, serial, algorithm, issuer, validity, subject,
 /// SubjectPublicKeyInfo; then signature algorithm and signature.
@@ -33,6 +65,8 @@ fn a_well_formed_certificate_parses() {
     let info = parse_certificate(&cert).unwrap();
     assert_eq!(info.serial_hex, "9A01FF");
     assert_eq!(info.spki_der, spki);
+    assert_eq!(info.not_before, 1_767_225_600);
+    assert_eq!(info.not_after, 2_082_758_400);
 }
 
 #[test]
