@@ -124,19 +124,33 @@ pub async fn claims_spend_with_a_guard_and_record_the_bill_in_the_same_step(db: 
         .claim("pa_c1", &bill_for("BILLC1", ALICE, 60))
         .await
         .unwrap();
-    assert!(
-        matches!(
-            repeat,
-            ClaimAdmission::Admitted(TransferAdmission::Existing { .. })
-        ),
-        "the same claim again spends nothing: {repeat:?}"
-    );
+    let first_claim = bill_for("BILLC1", ALICE, 60);
+    let ClaimAdmission::Recorded {
+        fingerprint, link, ..
+    } = repeat
+    else {
+        panic!("the same claim again spends nothing: {repeat:?}")
+    };
+    assert_eq!(fingerprint, first_claim.fingerprint, "pay resends this one");
+    assert!(link.is_some_and(|l| l.allowance_id == "pa_c1" && !l.restored));
     let reuse = db
         .ledger
         .claim("pa_c1", &bill_for("BILLC1", ALICE, 10))
         .await
-        .unwrap_err();
-    assert_eq!(reuse.code, "OUT_BILL_NO_USED");
+        .unwrap();
+    let ClaimAdmission::Recorded { fingerprint, .. } = reuse else {
+        panic!("a reused number spends nothing: {reuse:?}")
+    };
+    assert_ne!(
+        fingerprint,
+        bill_for("BILLC1", ALICE, 10).fingerprint,
+        "pay refuses this one"
+    );
+    assert_eq!(
+        claimed(&db, "pa_c1").await,
+        60,
+        "neither repeat spent anything"
+    );
     let bob = db
         .ledger
         .claim("pa_c1", &bill_for("BILLC3", BOB, 10))
