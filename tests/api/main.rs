@@ -17,3 +17,4 @@ mod payouts;
 mod refusals;
 mod store_faults;
 mod support;
+mod unmatched;
