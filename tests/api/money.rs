@@ -122,7 +122,10 @@ async fn transfers_need_the_admin_and_add_mch_id_for_the_client() {
     let r = app
         .call(As::User(ALICE), "wxpay_transfer", transfer("BILL0001", 100))
         .await;
-    assert_eq!((r.status, r.error()), (403, "ADMIN_REQUIRED"));
+    // A user's word alone moves no money: without a payout allowance granted by the business
+    // the claim is refused and nothing reaches WeChat.
+    assert_eq!((r.status, r.error()), (403, "NO_ALLOWANCE"));
+    assert!(app.sim.transfer("BILL0001").is_none());
     let r = app
         .call(As::Admin, "wxpay_transfer", transfer("BILL0001", 100))
         .await;
