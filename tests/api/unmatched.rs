@@ -248,6 +248,24 @@ async fn a_late_payment_found_by_the_query_route_is_recorded_without_any_callbac
         (Some("PAID_AFTER_CLOSE"), Some(25))
     );
     assert_eq!(app.view(no).await["state"], "CLOSED");
+    // The admin's query of a paid order the ledger never recorded: recorded too, once.
+    paid_behind_our_back(&app, CallbackMode::Gateway, "ORDER_ELSEWHERE6", 12).await;
+    for _ in 0..2 {
+        let q = app
+            .call(
+                As::Admin,
+                "wxpay_query_order_by_out_trade_no",
+                json!({ "out_trade_no": "ORDER_ELSEWHERE6" }),
+            )
+            .await;
+        assert_eq!(q.status, 200, "{}", q.body);
+    }
+    let unknown = records(&app, json!({})).await;
+    assert_eq!(unknown.len(), 2, "{unknown:?}");
+    assert_eq!(
+        (unknown[0]["reason"].as_str(), unknown[0]["out_no"].as_str()),
+        (Some("UNKNOWN_ORDER"), Some("ORDER_ELSEWHERE6"))
+    );
 }
 
 #[tokio::test]
