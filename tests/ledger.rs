@@ -90,4 +90,5 @@ conformance!(
     unmatched::each_record_is_resolved_exactly_once,
     unmatched::a_refund_of_unmatched_money_settles_without_touching_any_order,
     unmatched::a_refund_wechat_refuses_or_closes_opens_the_record_again,
+    unmatched::reconciliation_that_finds_a_closed_order_paid_records_it,
 );

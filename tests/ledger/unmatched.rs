@@ -2,8 +2,12 @@
 //! admin resolves each record exactly once, and a refund of such money settles through the
 //! refund use case without touching any order's totals.
 
+use std::sync::Arc;
+
+use crate::fake::FakeWechat;
 use crate::fixtures::*;
 use crate::support::*;
+use pay_common::pay::reconcile::{ReconcileSettings, Reconciler};
 use pay_common::pay::service::*;
 use pay_common::pay::states::{UnmatchedKind, UnmatchedReason, UnmatchedState};
 use pay_common::pay::types::OutRefundNo;
@@ -379,6 +383,49 @@ pub async fn a_refund_wechat_refuses_or_closes_opens_the_record_again(db: TestDb
         .await
         .unwrap();
     assert_eq!(rec.state, UnmatchedState::Dismissed);
+}
+
+pub async fn reconciliation_that_finds_a_closed_order_paid_records_it(db: TestDb) {
+    // Reconciliation leases the pending order, and while WeChat's answer is on its way the
+    // close route closes it: WeChat then says SUCCESS (the close/pay race).
+    db.book
+        .record_order(&order("ORDER_RACE1", ALICE, 20, "Tea"))
+        .await
+        .unwrap();
+    let wx = Arc::new(FakeWechat::default());
+    wx.orders
+        .lock()
+        .unwrap()
+        .insert("ORDER_RACE1".into(), paid("ORDER_RACE1", 20));
+    db.set_now(T0 + 120);
+    let gate = wx.hang();
+    let (book, fake, now) = (db.book.clone(), wx.clone(), db.now());
+    let pass = tokio::spawn(async move {
+        Reconciler::run_once(&book, fake.as_ref(), now, &ReconcileSettings::default()).await
+    });
+    tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        loop {
+            let arrived = wx.arrived.notified();
+            if wx.in_flight.load(std::sync::atomic::Ordering::SeqCst) >= 1 {
+                break;
+            }
+            arrived.await;
+        }
+    })
+    .await
+    .expect("the order query is under way");
+    assert!(db.book.order_closed(&no("ORDER_RACE1")).await.unwrap());
+    gate.add_permits(1);
+    let summary = pass.await.unwrap();
+    assert_eq!((summary.orders_checked, summary.orders_paid), (1, 0));
+    let list = records(&db).await;
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0].reason, UnmatchedReason::PaidAfterClose);
+    assert_eq!(
+        order_view(&db, "ORDER_RACE1").await.state,
+        OrderState::Closed
+    );
+    assert_eq!(db.events("order.paid_after_close").await.len(), 1);
 }
 
 /// WeChat's refund answer or notice for a refund of unmatched money.
