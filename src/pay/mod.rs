@@ -24,3 +24,5 @@ pub mod service;
 pub mod states;
 pub mod transfers;
 pub mod types;
+pub mod unmatched;
+pub mod unmatched_admin;
