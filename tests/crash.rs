@@ -44,10 +44,18 @@ fn start(env: &[(String, String)]) -> Service {
     Service { child }
 }
 
+/// Waits until the service listens and its ledger is open (`storeReady`: the ledger opens in
+/// the background, and until then WeChat-bound routes answer 503 `STORE_UNAVAILABLE`).
 async fn wait_healthy(http: &reqwest::Client, base: &str) {
     let deadline = Instant::now() + Duration::from_secs(15);
-    while http.get(format!("{base}/healthz")).send().await.is_err() {
-        assert!(Instant::now() < deadline, "service did not come up");
+    loop {
+        if let Ok(r) = http.get(format!("{base}/healthz")).send().await
+            && let Ok(h) = r.json::<Value>().await
+            && h["storeReady"] == true
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "service did not come up with its ledger");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
