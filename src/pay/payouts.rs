@@ -274,6 +274,38 @@ pub fn generate_out_bill_no(now: i64) -> OutBillNo {
         .expect("generated number is valid")
 }
 
+/// A claim whose bill number was already recorded: the same claim again (resend the stored
+/// body), a bill that ended and gave its amount back (claim again with a new number), or a reuse.
+fn repeated_claim(
+    allowance_id: &str,
+    draft: &TransferDraft,
+    fingerprint: String,
+    request_body: String,
+    link: Option<ClaimLink>,
+) -> Result<TransferAdmission, ServiceError> {
+    let no = draft.out_bill_no.as_str();
+    let same = fingerprint == draft.fingerprint;
+    match link {
+        Some(l) if same && l.allowance_id == allowance_id && !l.restored => {
+            Ok(TransferAdmission::Existing { request_body })
+        }
+        Some(l) if same && l.restored => Err(ServiceError::new(
+            ServiceErrorKind::Conflict,
+            "OUT_BILL_NO_USED",
+            format!(
+                "out_bill_no {no} ended without payment and its amount went back to allowance {}; claim again with a new out_bill_no",
+                l.allowance_id
+            ),
+        )),
+        _ => Err(number_reused(
+            "OUT_BILL_NO_USED",
+            "out_bill_no",
+            no,
+            "transfer",
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -328,37 +360,5 @@ mod tests {
         let a = generate_out_bill_no(1_700_000_000);
         assert!(a.as_str().len() <= 32);
         assert_ne!(a, generate_out_bill_no(1_700_000_000));
-    }
-}
-
-/// A claim whose bill number was already recorded: the same claim again (resend the stored
-/// body), a bill that ended and gave its amount back (claim again with a new number), or a reuse.
-fn repeated_claim(
-    allowance_id: &str,
-    draft: &TransferDraft,
-    fingerprint: String,
-    request_body: String,
-    link: Option<ClaimLink>,
-) -> Result<TransferAdmission, ServiceError> {
-    let no = draft.out_bill_no.as_str();
-    let same = fingerprint == draft.fingerprint;
-    match link {
-        Some(l) if same && l.allowance_id == allowance_id && !l.restored => {
-            Ok(TransferAdmission::Existing { request_body })
-        }
-        Some(l) if same && l.restored => Err(ServiceError::new(
-            ServiceErrorKind::Conflict,
-            "OUT_BILL_NO_USED",
-            format!(
-                "out_bill_no {no} ended without payment and its amount went back to allowance {}; claim again with a new out_bill_no",
-                l.allowance_id
-            ),
-        )),
-        _ => Err(number_reused(
-            "OUT_BILL_NO_USED",
-            "out_bill_no",
-            no,
-            "transfer",
-        )),
     }
 }
