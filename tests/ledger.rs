@@ -25,6 +25,8 @@ mod refunds;
 mod support;
 #[path = "ledger/transfers.rs"]
 mod transfers;
+#[path = "ledger/unmatched.rs"]
+mod unmatched;
 
 /// One `#[tokio::test]` per case per backend: `sqlite::case`, `postgres::case`, `mysql::case`.
 macro_rules! conformance {
@@ -82,4 +84,11 @@ conformance!(
     allowances::twenty_concurrent_claims_never_exceed_the_allowance,
     allowances::a_bill_that_fails_is_cancelled_or_is_rejected_gives_back_once,
     allowances::revoked_and_expired_allowances_cannot_be_claimed_and_list_by_state,
+    unmatched::money_for_an_unknown_order_is_recorded_once_with_one_event,
+    unmatched::a_payment_after_close_is_recorded_and_the_order_stays_closed,
+    unmatched::refunds_and_transfers_we_never_made_are_recorded_when_money_moved,
+    unmatched::each_record_is_resolved_exactly_once,
+    unmatched::a_refund_of_unmatched_money_settles_without_touching_any_order,
+    unmatched::a_refund_wechat_refuses_or_closes_opens_the_record_again,
+    unmatched::reconciliation_that_finds_a_closed_order_paid_records_it,
 );

@@ -1,6 +1,7 @@
 //! Admin routes: `POST /wx-pay/admin/reconcile` (also reached by the CloudBase timer trigger),
 //! `POST /wx-pay/admin/events` (the outbox and its delivery state), and the payout allowances:
-//! `admin/payout_grant`, `admin/payouts`, `admin/payout_revoke` (use cases in `pay::payouts`).
+//! `admin/payout_grant`, `admin/payouts`, `admin/payout_revoke` (use cases in `pay::payouts`),
+//! and unmatched money: `admin/unmatched`, `admin/unmatched_resolve` (`pay::unmatched_admin`).
 //! Every refusal's `msg` goes through the message catalogue (Chinese by default).
 //!
 //! The timer trigger cannot carry the admin credential, so reconcile also runs in "trigger mode"
@@ -119,8 +120,10 @@ pub async fn admin(
         Ok(c) => c,
         Err(e) => return refuse(e),
     };
-    if matches!(action.as_str(), "reconcile" | "events")
-        && let Err(e) = state.store_gate()
+    if matches!(
+        action.as_str(),
+        "reconcile" | "events" | UNMATCHED | UNMATCHED_RESOLVE
+    ) && let Err(e) = state.store_gate()
     {
         return refuse(e);
     }
@@ -133,7 +136,11 @@ pub async fn admin(
         PAYOUT_GRANT | PAYOUTS | PAYOUT_REVOKE if caller.admin => {
             payouts(&state, &action, &caller, &raw).await
         }
-        "reconcile" | "events" | PAYOUT_GRANT | PAYOUTS | PAYOUT_REVOKE => Err(ApiError::from(
+        UNMATCHED | UNMATCHED_RESOLVE if caller.admin => {
+            unmatched(&state, &action, &caller, &body).await
+        }
+        "reconcile" | "events" | PAYOUT_GRANT | PAYOUTS | PAYOUT_REVOKE | UNMATCHED
+        | UNMATCHED_RESOLVE => Err(ApiError::from(
             state.pay.admin_required(&format!("admin/{action}")),
         )),
         other => Err(super::routes::unsupported(&format!("admin/{other}"))),
@@ -167,6 +174,25 @@ async fn payouts(
             pay.revoke_payout(caller, &RevokeRequest::parse(&body)?)
                 .await
         }
+    }?;
+    Ok(ok(200, Some(data)))
+}
+
+/// Lists unmatched money.
+pub const UNMATCHED: &str = "unmatched";
+/// Resolves one unmatched record.
+pub const UNMATCHED_RESOLVE: &str = "unmatched_resolve";
+
+async fn unmatched(
+    state: &AppState,
+    action: &str,
+    caller: &crate::pay::payments::Caller,
+    body: &Value,
+) -> Result<Response, ApiError> {
+    let pay = &state.pay;
+    let data = match action {
+        UNMATCHED => pay.list_unmatched(caller, body).await,
+        _ => pay.resolve_unmatched(caller, body).await,
     }?;
     Ok(ok(200, Some(data)))
 }

@@ -23,7 +23,19 @@ const RULES: &[(&str, &str)] = &[
         "is required when ordering with the admin credential",
         "在使用管理员凭证下单时为必填项",
     ),
+    (
+        "is required to attach (name the business order)",
+        "为必填项：关联时请写明对应的业务订单",
+    ),
+    (
+        "is required to dismiss (say why)",
+        "为必填项：忽略时请写明原因",
+    ),
     ("is required", "为必填项"),
+    (
+        "must be refund, attach or dismiss",
+        "只能是 refund（原路退款）、attach（关联业务订单）或 dismiss（忽略）",
+    ),
     (
         "must be a positive integer (fen)",
         "必须为正整数（单位：分）",
@@ -50,6 +62,9 @@ fn field_zh(field: &str, rule: &str) -> String {
         "grant_no" => "（额度发放单号）",
         "expires_at" => "（额度过期时间）",
         "transfer_remark" => "（转账备注）",
+        "id" => "（未匹配款项编号）",
+        "action" => "（处理方式）",
+        "note" => "（处理说明）",
         _ => "",
     };
     match RULES.iter().find(|(en, _)| rule == *en) {
@@ -102,6 +117,11 @@ fn code_zh(code: &str, detail: &str) -> Option<String> {
         }
         "GRANT_NO_USED" => "grant_no 已用于另一笔内容不同的额度发放，请换一个新的 grant_no",
         "OUT_BILL_NO_USED" => "商户转账单号 out_bill_no 已被使用，请换一个新的单号",
+        "OUT_REFUND_NO_USED" => "商户退款单号 out_refund_no 已被使用，请换一个新的单号",
+        "UNMATCHED_RESOLVED" => "该笔未匹配款项已经处理过（不是 OPEN 状态），不能重复处理",
+        "UNMATCHED_NOT_REFUNDABLE" => {
+            "只有收到的付款才能原路退款；未匹配的退款或转账请使用 attach（关联）或 dismiss（忽略）处理"
+        }
         "NO_LEDGER" => {
             "该功能需要服务自带的账本数据库（DATABASE_URL），当前服务使用的是自定义订单服务"
         }

@@ -246,7 +246,15 @@ impl Payments {
                 tracing::error!(alert = true, mismatch = %why, "callback does not match the ledger; recorded, not applied")
             }
             NoticeOutcome::Unknown => {
-                tracing::warn!("callback names an order, refund or transfer we never recorded")
+                tracing::warn!(
+                    "callback names an order, refund or transfer we never recorded; no money moved"
+                )
+            }
+            NoticeOutcome::Unmatched => {
+                tracing::warn!(
+                    ?kind,
+                    "callback matches nothing in the ledger; recorded as unmatched money before answering SUCCESS"
+                )
             }
             NoticeOutcome::Applied => tracing::info!(?kind, "callback applied"),
             NoticeOutcome::Duplicate => tracing::debug!(?kind, "duplicate callback ignored"),

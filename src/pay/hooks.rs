@@ -17,6 +17,7 @@ use super::model::{
     OrderDraft, OrderView, Prepay, RefundDraft, RefundRecord, TransferDraft, TransferView,
 };
 use super::service::ServiceError;
+use super::unmatched::UnmatchedRecord;
 use crate::wechatpay::model::Transaction;
 
 /// The business side of the money moments. Object-safe; held as `Arc<dyn BusinessHooks>`.
@@ -61,6 +62,11 @@ pub trait BusinessHooks: Send + Sync {
 
     /// A transfer reached SUCCESS, FAIL or CANCELLED (`transfer.succeeded`, `transfer.failed`).
     async fn transfer_settled(&self, _transfer: &TransferView) {}
+
+    /// WeChat reported money that matches nothing the ledger holds, now recorded OPEN for an
+    /// admin (`payment.unmatched`, `order.paid_after_close`, `refund.unmatched`,
+    /// `transfer.unmatched`): `record.kind` says payment, refund or transfer.
+    async fn payment_unmatched(&self, _record: &UnmatchedRecord) {}
 }
 
 /// No business rules: the ledger alone.

@@ -25,3 +25,5 @@ pub mod states;
 pub mod transfer_requests;
 pub mod transfers;
 pub mod types;
+pub mod unmatched;
+pub mod unmatched_admin;

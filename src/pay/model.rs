@@ -121,8 +121,11 @@ pub enum NoticeOutcome {
     Duplicate,
     /// It does not match what we stored; recorded as such and raised as an alert.
     Mismatch(String),
-    /// It names something we never recorded.
+    /// It names something we never recorded, and no money moved (nothing to keep).
     Unknown,
+    /// Money that matches nothing the ledger holds (an unknown or closed order, a refund or
+    /// transfer we never made): recorded as an unmatched record with its event, for an admin.
+    Unmatched,
 }
 
 /// A refund request after authorisation, before the ledger decides the amount.
@@ -161,6 +164,10 @@ pub struct RefundRecord {
     pub state: RefundState,
     /// WeChat's refund id once accepted.
     pub refund_id: Option<String>,
+    /// The unmatched record this refund gives back (`admin/unmatched_resolve`), if any: no
+    /// order reservation stands behind it, so its result moves no order's totals.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unmatched_id: Option<String>,
 }
 
 /// Answer to [`crate::pay::book::Book::reserve_refund`].

@@ -13,6 +13,9 @@ use super::model::{
 };
 use super::service::ServiceError;
 use super::states::{RefundState, TransferState};
+use super::unmatched::{
+    UnmatchedDraft, UnmatchedFilter, UnmatchedRecord, UnmatchedResolution, UnmatchedStep,
+};
 use crate::wechatpay::model::{Refund, Transaction};
 
 /// The result of an insert keyed by an idempotency number.
@@ -94,6 +97,18 @@ pub struct RefundSettlement {
     pub refunded: i64,
     /// The outbox event and its `final` flag.
     pub event: (&'static str, bool),
+    /// The unmatched record the refund gives back, and where this result moves it.
+    pub unmatched: Option<UnmatchedStep>,
+}
+
+/// How WeChat's refusal of a refund is recorded (RESERVED → REJECTED), decided by `pay`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundRejection {
+    /// Release the order's reservation (`false` for a refund of unmatched money: none stands
+    /// behind it).
+    pub release: bool,
+    /// The unmatched record the refund was to give back, and where it goes now.
+    pub unmatched: Option<UnmatchedStep>,
 }
 
 /// How a transfer result is recorded, decided by `pay`.
@@ -186,20 +201,22 @@ pub trait LedgerStore: Send + Sync {
     ) -> Result<bool, ServiceError>;
     /// Stores WeChat's refund id and moves RESERVED → PROCESSING; `false` if unknown.
     async fn mark_refund_accepted(&self, r: &Refund) -> Result<bool, ServiceError>;
-    /// RESERVED → REJECTED, releasing the reservation.
+    /// RESERVED → REJECTED, releasing the reservation and moving the unmatched record as `r`
+    /// says.
     async fn reject_refund(
         &self,
         out_refund_no: &str,
         reason: &str,
+        r: &RefundRejection,
     ) -> Result<Written<RefundRecord>, ServiceError>;
     /// Records the sighting and settles a refund that is not final yet, moving the money and
-    /// writing the event.
+    /// writing the event; the refunded order when the ledger holds one.
     async fn settle_refund(
         &self,
         seen: Sighting<'_>,
         out_refund_no: &str,
         s: &RefundSettlement,
-    ) -> Result<Written<(RefundRecord, OrderView)>, ServiceError>;
+    ) -> Result<Written<(RefundRecord, Option<OrderView>)>, ServiceError>;
 
     /// Records the transfer under its number, or returns what is stored under it.
     async fn insert_transfer(
@@ -228,6 +245,26 @@ pub trait LedgerStore: Send + Sync {
         out_bill_no: &str,
         s: &TransferSettlement,
     ) -> Result<Written<TransferView>, ServiceError>;
+
+    /// Records the sighting and the unmatched money with its event (`d.event`), once per
+    /// `(d.kind, d.wechat_no)`: `Unchanged` when that object is already recorded.
+    async fn record_unmatched(
+        &self,
+        seen: Sighting<'_>,
+        d: &UnmatchedDraft,
+    ) -> Result<Written<UnmatchedRecord>, ServiceError>;
+    /// Unmatched records, newest first.
+    async fn unmatched(&self, f: &UnmatchedFilter) -> Result<Vec<UnmatchedRecord>, ServiceError>;
+    /// One unmatched record.
+    async fn find_unmatched(&self, id: &str) -> Result<Option<UnmatchedRecord>, ServiceError>;
+    /// OPEN → the resolution's state with `unmatched.resolved` (and the refund row, for a
+    /// refund), atomically; `Unchanged` (nothing written) when the record is no longer OPEN or
+    /// the refund number is taken.
+    async fn resolve_unmatched(
+        &self,
+        id: &str,
+        r: &UnmatchedResolution,
+    ) -> Result<Written<UnmatchedRecord>, ServiceError>;
 
     /// Leases due rows of one kind.
     async fn claim_due(&self, due: Due, lease: Lease) -> Result<Claimed, ServiceError>;

@@ -22,20 +22,21 @@ impl Payments {
     ) -> Result<Value, PayError> {
         let (client, creds) = self.ready()?;
         let no = &lookup.out_trade_no;
-        let (known, redact) = self.order_access(caller, lookup).await?;
+        let (_, redact) = self.order_access(caller, lookup).await?;
         let q = api::QueryByOutTradeNo {
             out_trade_no: no.to_string(),
             mchid: creds.mchid.clone(),
         };
         let answer = client.execute(&q).await?;
-        if known.is_some() {
-            let notice = Notice {
-                notification_id: None,
-                event_type: "QUERY".into(),
-                object: answer.data.clone(),
-            };
-            self.book.payment_notified(&notice).await?;
-        }
+        // Every verified answer goes to the use case: it applies a payment to a recorded order,
+        // and records money for an order the ledger never saw (only the admin can query one) or
+        // had closed, as unmatched.
+        let notice = Notice {
+            notification_id: None,
+            event_type: "QUERY".into(),
+            object: answer.data.clone(),
+        };
+        self.book.payment_notified(&notice).await?;
         let mut json = answer.json();
         if redact {
             super::order_token::redact_payer(&mut json);

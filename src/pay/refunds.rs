@@ -41,6 +41,7 @@ impl Payments {
             .into());
         }
         let wx = RefundBody {
+            transaction_id: None,
             out_trade_no: r.out_trade_no.clone(),
             out_refund_no: r.out_refund_no.clone(),
             reason: draft.reason.clone(),

@@ -201,6 +201,7 @@ pub fn decide_refund(
         order_total: order.amount,
         state: RefundState::Reserved,
         refund_id: None,
+        unmatched_id: None,
     };
     Ok(RefundAdmission {
         refund,

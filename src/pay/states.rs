@@ -148,6 +148,50 @@ impl TransferState {
     }
 }
 
+named_states!(
+    /// What kind of money an unmatched record holds.
+    UnmatchedKind {
+        /// A payment (`TRANSACTION.SUCCESS`, or a paid query answer).
+        Payment => "payment",
+        /// A refund result.
+        Refund => "refund",
+        /// A transfer result.
+        Transfer => "transfer",
+    }
+);
+
+named_states!(
+    /// Why the ledger could not match money WeChat reported.
+    UnmatchedReason {
+        /// A payment for an order number the ledger never recorded.
+        UnknownOrder => "UNKNOWN_ORDER",
+        /// A payment for an order the ledger had already closed (a close/pay race at WeChat).
+        PaidAfterClose => "PAID_AFTER_CLOSE",
+        /// A refund the ledger never made.
+        UnknownRefund => "UNKNOWN_REFUND",
+        /// A transfer the ledger never made.
+        UnknownTransfer => "UNKNOWN_TRANSFER",
+    }
+);
+
+named_states!(
+    /// An unmatched record: OPEN until an admin resolves it, once: REFUNDING (a refund of the
+    /// whole payment is under way; it ends REFUNDED, or OPEN again when WeChat does not refund),
+    /// ATTACHED (tied to a business order, no money moves) or DISMISSED (with a note).
+    UnmatchedState {
+        /// Waiting for an admin.
+        Open => "OPEN",
+        /// A full refund was sent to WeChat; its result is pending.
+        Refunding => "REFUNDING",
+        /// The money went back to the payer.
+        Refunded => "REFUNDED",
+        /// Tied to a business order or note; the money stays.
+        Attached => "ATTACHED",
+        /// Closed by an admin with a note.
+        Dismissed => "DISMISSED",
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,6 +213,14 @@ mod tests {
             Some(TransferState::WaitUserConfirm)
         );
         assert_eq!(RefundState::parse("success"), None);
+        assert_eq!(
+            UnmatchedReason::parse("PAID_AFTER_CLOSE"),
+            Some(UnmatchedReason::PaidAfterClose)
+        );
+        assert_eq!(
+            serde_json::to_value(UnmatchedKind::Payment).unwrap(),
+            "payment"
+        );
         assert!(TransferState::Cancelled.is_final() && !TransferState::Canceling.is_final());
     }
 }

@@ -16,12 +16,20 @@ const SQLITE: Migrations = &[
         2,
         include_str!("../../migrations/sqlite/0002_payout_allowances.sql"),
     ),
+    (
+        3,
+        include_str!("../../migrations/sqlite/0003_unmatched.sql"),
+    ),
 ];
 const POSTGRES: Migrations = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
     (
         2,
         include_str!("../../migrations/postgres/0002_payout_allowances.sql"),
+    ),
+    (
+        3,
+        include_str!("../../migrations/postgres/0003_unmatched.sql"),
     ),
 ];
 const MYSQL: Migrations = &[
@@ -30,6 +38,7 @@ const MYSQL: Migrations = &[
         2,
         include_str!("../../migrations/mysql/0002_payout_allowances.sql"),
     ),
+    (3, include_str!("../../migrations/mysql/0003_unmatched.sql")),
 ];
 
 /// Arbitrary but fixed key for `pg_advisory_lock` / `GET_LOCK`.

@@ -24,6 +24,7 @@ mod refunds;
 mod rows;
 mod service;
 mod transfers;
+mod unmatched;
 
 use std::borrow::Cow;
 use std::sync::Arc;

@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use super::{Ledger, StoreError};
-use crate::pay::port::{RefundSettlement, Sighting, Written};
+use crate::pay::port::{RefundRejection, RefundSettlement, Sighting, Written};
 use crate::pay::service::{OrderView, RefundRecord};
 use crate::wechatpay::model::Refund;
 
@@ -71,10 +71,12 @@ impl Ledger {
         Ok(n == 1)
     }
 
-    /// RESERVED → REJECTED, releasing the reservation.
+    /// RESERVED → REJECTED, releasing the reservation and moving the unmatched record as `rej`
+    /// says.
     pub(super) async fn reject_refund(
         &self,
         no: &str,
+        rej: &RefundRejection,
     ) -> Result<Written<RefundRecord>, StoreError> {
         let mut db = self.begin().await?;
         let n = sqlx::query(&self.sql(
@@ -91,7 +93,12 @@ impl Ledger {
             return Ok(Written::Unchanged);
         }
         let r = self.load_refund(&mut db, no).await?;
-        self.move_refund_money(&mut db, &r, 0).await?;
+        if rej.release {
+            self.move_refund_money(&mut db, &r, 0).await?;
+        }
+        if let Some(step) = &rej.unmatched {
+            self.move_unmatched(&mut db, step).await?;
+        }
         db.commit().await?;
         Ok(Written::Changed(r))
     }
@@ -103,7 +110,7 @@ impl Ledger {
         seen: Sighting<'_>,
         no: &str,
         s: &RefundSettlement,
-    ) -> Result<Written<(RefundRecord, OrderView)>, StoreError> {
+    ) -> Result<Written<(RefundRecord, Option<OrderView>)>, StoreError> {
         let mut db = self.begin().await?;
         if !self
             .first_sighting(&mut db, seen.notification_id, seen.event_type)
@@ -133,9 +140,17 @@ impl Ledger {
         if s.release {
             self.move_refund_money(&mut db, &record, s.refunded).await?;
         }
-        let order = self.load_order(&mut db, &record.out_trade_no).await?;
+        let unmatched = match &s.unmatched {
+            Some(step) => self.move_unmatched(&mut db, step).await?,
+            None => None,
+        };
+        // A refund of unmatched money may have no order in the ledger at all.
+        let order = self.load_order_opt(&mut db, &record.out_trade_no).await?;
         let (event, is_final) = s.event;
-        let data = json!({"refund": record, "order": order, "final": is_final});
+        let mut data = json!({"refund": record, "order": order, "final": is_final});
+        if let Some(u) = unmatched {
+            data["unmatched"] = json!(u);
+        }
         self.insert_event(&mut db, event, data).await?;
         db.commit().await?;
         Ok(Written::Changed((record, order)))

@@ -13,8 +13,10 @@ pub(super) const ORDER_COLUMNS: &str = "out_trade_no, owner, appid, mchid, trade
     paid_at, expires_at";
 
 /// The columns [`refund_record`] reads.
-pub(super) const REFUND_COLUMNS: &str =
-    "out_refund_no, out_trade_no, transaction_id, amount, order_total, state, refund_id";
+/// (`unmatched_id`: the unmatched record a refund gives back, linked by its `out_refund_no`.)
+pub(super) const REFUND_COLUMNS: &str = "out_refund_no, out_trade_no, transaction_id, amount, order_total, state, refund_id, \
+    (SELECT u.id FROM pay_unmatched u WHERE u.out_refund_no = pay_refunds.out_refund_no) \
+    AS unmatched_id";
 
 /// An optional text column.
 pub(super) fn text(row: &AnyRow, col: &str) -> Result<Option<String>, StoreError> {
@@ -99,5 +101,6 @@ pub(super) fn refund_record(row: &AnyRow) -> Result<RefundRecord, StoreError> {
                 .ok_or_else(|| StoreError::Corrupt(format!("unknown refund state {state}")))?
         },
         refund_id: text(row, "refund_id")?,
+        unmatched_id: text(row, "unmatched_id")?,
     })
 }

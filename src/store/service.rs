@@ -11,6 +11,9 @@ use crate::pay::service::{
     OrderDraft, OrderView, Prepay, RefundRecord, ServiceError, TransferDraft, TransferState,
     TransferView,
 };
+use crate::pay::unmatched::{
+    UnmatchedDraft, UnmatchedFilter, UnmatchedRecord, UnmatchedResolution,
+};
 use crate::wechatpay::model::{Refund, Transaction};
 
 #[async_trait]
@@ -68,8 +71,9 @@ impl LedgerStore for Ledger {
         &self,
         no: &str,
         _reason: &str,
+        r: &RefundRejection,
     ) -> Result<Written<RefundRecord>, ServiceError> {
-        Ok(retrying!(Ledger::reject_refund(self, no))?)
+        Ok(retrying!(Ledger::reject_refund(self, no, r))?)
     }
 
     async fn settle_refund(
@@ -77,7 +81,7 @@ impl LedgerStore for Ledger {
         seen: Sighting<'_>,
         no: &str,
         s: &RefundSettlement,
-    ) -> Result<Written<(RefundRecord, OrderView)>, ServiceError> {
+    ) -> Result<Written<(RefundRecord, Option<OrderView>)>, ServiceError> {
         Ok(retrying!(Ledger::apply_refund(self, seen, no, s))?)
     }
 
@@ -121,6 +125,30 @@ impl LedgerStore for Ledger {
         s: &TransferSettlement,
     ) -> Result<Written<TransferView>, ServiceError> {
         Ok(retrying!(Ledger::apply_transfer(self, seen, no, s))?)
+    }
+
+    async fn record_unmatched(
+        &self,
+        seen: Sighting<'_>,
+        d: &UnmatchedDraft,
+    ) -> Result<Written<UnmatchedRecord>, ServiceError> {
+        Ok(retrying!(Ledger::insert_unmatched(self, seen, d))?)
+    }
+
+    async fn unmatched(&self, f: &UnmatchedFilter) -> Result<Vec<UnmatchedRecord>, ServiceError> {
+        Ok(retrying!(Ledger::list_unmatched(self, f))?)
+    }
+
+    async fn find_unmatched(&self, id: &str) -> Result<Option<UnmatchedRecord>, ServiceError> {
+        Ok(retrying!(Ledger::unmatched_by_id(self, id))?)
+    }
+
+    async fn resolve_unmatched(
+        &self,
+        id: &str,
+        r: &UnmatchedResolution,
+    ) -> Result<Written<UnmatchedRecord>, ServiceError> {
+        Ok(retrying!(Ledger::resolve_unmatched(self, id, r))?)
     }
 
     async fn claim_due(&self, due: Due, lease: Lease) -> Result<Claimed, ServiceError> {

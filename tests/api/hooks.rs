@@ -1,6 +1,7 @@
 //! Business hooks over HTTP: every way a payment can be found (the pay callback, the query
 //! route, reconciliation after a lost callback) reaches `order_paid` exactly once, and a
-//! `before_order` veto stops an order before WeChat is called.
+//! `before_order` veto stops an order before WeChat is called; money for a closed order reaches
+//! `payment_unmatched` once.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -8,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use pay_common::pay::hooks::BusinessHooks;
 use pay_common::pay::service::{OrderDraft, OrderView, ServiceError, ServiceErrorKind};
+use pay_common::pay::unmatched::UnmatchedRecord;
 use pay_common::wechatpay::model::Transaction;
 use serde_json::json;
 
@@ -21,6 +23,8 @@ const SHOP_LIMIT_FEN: i64 = 1_000;
 struct Shop {
     paid: Mutex<HashMap<String, usize>>,
     vetoed: Mutex<Vec<String>>,
+    /// `reason out_no` of every `payment_unmatched` call.
+    unmatched: Mutex<Vec<String>>,
 }
 
 impl Shop {
@@ -41,6 +45,11 @@ impl BusinessHooks for Shop {
             ));
         }
         Ok(())
+    }
+
+    async fn payment_unmatched(&self, record: &UnmatchedRecord) {
+        let seen = format!("{} {}", record.reason, record.out_no);
+        self.unmatched.lock().unwrap().push(seen);
     }
 
     async fn order_paid(&self, order: &OrderView, tx: &Transaction) {
@@ -167,4 +176,35 @@ async fn a_hook_veto_stops_the_order_before_wechat_is_called() {
         .filter(|q| q.endpoint == "jsapi")
         .count();
     assert_eq!(jsapi, 1, "only the allowed order reached WeChat");
+}
+
+#[tokio::test]
+async fn money_for_a_closed_order_reaches_payment_unmatched_once_and_never_order_paid() {
+    let shop = Arc::new(Shop::default());
+    let app = spawn_shop(&shop, true).await;
+    let no = "ORDER_HOOK_LATE";
+    assert_eq!(app.order(ALICE, no, 20).await.status, 200);
+    let q = json!({ "out_trade_no": no });
+    let r = app
+        .call(As::User(ALICE), "wxpay_close_order", q.clone())
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    app.sim.pay_after_close(no).unwrap();
+    for _ in 0..500 {
+        if !shop.unmatched.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // The query route finds the same money again: no second call.
+    let r = app
+        .call(As::User(ALICE), "wxpay_query_order_by_out_trade_no", q)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        shop.unmatched.lock().unwrap().as_slice(),
+        [format!("PAID_AFTER_CLOSE {no}")]
+    );
+    assert_eq!(shop.paid(no), 0);
+    assert_eq!(app.view(no).await["state"], "CLOSED");
 }

@@ -18,3 +18,4 @@ mod payouts;
 mod refusals;
 mod store_faults;
 mod support;
+mod unmatched;

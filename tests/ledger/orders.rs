@@ -124,11 +124,18 @@ pub async fn a_payment_that_does_not_match_is_held_with_an_alert_event(db: TestD
 }
 
 pub async fn a_payment_for_an_unknown_order_is_reported_unknown(db: TestDb) {
-    let outcome = db
-        .book
-        .payment_notified(&notice(Some("n-x"), paid("ORDER_NONE", 20)))
-        .await;
+    // No money moved (NOTPAY): nothing to keep. Money received is recorded (see unmatched.rs).
+    let mut unpaid = paid("ORDER_NONE", 20);
+    unpaid.trade_state = "NOTPAY".into();
+    let outcome = db.book.payment_notified(&notice(Some("n-x"), unpaid)).await;
     assert_eq!(outcome, Ok(NoticeOutcome::Unknown));
+    assert!(
+        db.ledger
+            .events(&Default::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(
         db.book
             .find_order(&no("ORDER_NONE"))
@@ -195,12 +202,13 @@ pub async fn closing_changes_only_pending_orders(db: TestDb) {
     );
     assert_eq!(order_view(&db, "ORDER_0007").await.state, OrderState::Paid);
     assert_eq!(db.events("order.closed").await.len(), 1);
-    // A payment arriving for a closed order changes nothing.
+    // A payment arriving for a closed order does not reopen it: it is recorded as unmatched
+    // money for an admin (see unmatched.rs).
     let late = db
         .book
         .payment_notified(&notice(Some("late"), paid("ORDER_0006", 20)))
         .await;
-    assert_eq!(late, Ok(NoticeOutcome::Duplicate));
+    assert_eq!(late, Ok(NoticeOutcome::Unmatched));
     assert_eq!(
         order_view(&db, "ORDER_0006").await.state,
         OrderState::Closed

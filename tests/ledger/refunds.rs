@@ -277,10 +277,11 @@ pub async fn a_refund_result_that_does_not_match_changes_nothing(db: TestDb) {
         db.book.refund_notified(&wrong).await,
         Ok(NoticeOutcome::Mismatch(_))
     ));
+    // A refund we never made: recorded as unmatched money, the order untouched.
     let unknown = notice(Some("rn-u"), refund("R9", "ORDER_1011", 10, "SUCCESS"));
     assert_eq!(
         db.book.refund_notified(&unknown).await,
-        Ok(NoticeOutcome::Unknown)
+        Ok(NoticeOutcome::Unmatched)
     );
     let accepted = db
         .book

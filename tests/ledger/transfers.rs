@@ -135,7 +135,8 @@ pub async fn rejected_mismatched_and_unknown_transfers_change_nothing(db: TestDb
             .state,
         "RECORDED"
     );
-    let unknown = notice(Some("tn-u"), bill("BILL0007", "SUCCESS", 500));
+    // Unknown and no money moved (a paid-out one is recorded as unmatched: unmatched.rs).
+    let unknown = notice(Some("tn-u"), bill("BILL0007", "FAIL", 500));
     assert_eq!(
         db.book.transfer_notified(&unknown).await,
         Ok(NoticeOutcome::Unknown)

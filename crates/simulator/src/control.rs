@@ -6,6 +6,7 @@
 //! | --- | --- |
 //! | `GET /sim/info` | mchid, `PUB_KEY_ID`, public key PEM, certificate serial |
 //! | `POST /sim/orders/{out_trade_no}/pay` | user pays → SUCCESS + `TRANSACTION.SUCCESS` |
+//! | `POST /sim/orders/{out_trade_no}/pay_after_close` | the close/pay race: a CLOSED order is paid anyway → SUCCESS + `TRANSACTION.SUCCESS` |
 //! | `POST /sim/orders/{out_trade_no}/paying` | user opens the cashier → USERPAYING |
 //! | `POST /sim/orders/{out_trade_no}/fail` | payment fails → PAYERROR |
 //! | `GET /sim/orders/{out_trade_no}` | the order as a query shows it |
@@ -35,6 +36,7 @@ pub fn router() -> Router<Shared> {
         .route("/sim/info", get(info))
         .route("/sim/orders/{no}", get(order))
         .route("/sim/orders/{no}/pay", post(pay))
+        .route("/sim/orders/{no}/pay_after_close", post(pay_after_close))
         .route("/sim/orders/{no}/paying", post(start_paying))
         .route("/sim/orders/{no}/fail", post(fail_payment))
         .route("/sim/refunds/{no}", get(refund))
@@ -85,6 +87,10 @@ async fn order(State(sim): State<Shared>, Path(no): Path<String>) -> Response {
 
 async fn pay(State(sim): State<Shared>, Path(no): Path<String>) -> Response {
     reply(sim.pay(&no))
+}
+
+async fn pay_after_close(State(sim): State<Shared>, Path(no): Path<String>) -> Response {
+    reply(sim.pay_after_close(&no))
 }
 
 async fn start_paying(State(sim): State<Shared>, Path(no): Path<String>) -> Response {

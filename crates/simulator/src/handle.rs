@@ -77,6 +77,11 @@ impl SimulatorHandle {
     pub fn pay(&self, out_trade_no: &str) -> Result<Transaction, SimError> {
         self.sim.pay(out_trade_no)
     }
+    /// The close/pay race: a payment under way when the order was closed lands anyway
+    /// (CLOSED → SUCCESS, then `TRANSACTION.SUCCESS`).
+    pub fn pay_after_close(&self, out_trade_no: &str) -> Result<Transaction, SimError> {
+        self.sim.pay_after_close(out_trade_no)
+    }
     /// The user opened the cashier: NOTPAY → USERPAYING (no callback).
     pub fn start_paying(&self, out_trade_no: &str) -> Result<Transaction, SimError> {
         self.sim.start_paying(out_trade_no)

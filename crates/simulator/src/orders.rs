@@ -179,6 +179,30 @@ impl Sim {
         Ok(serde_json::from_value(now).unwrap_or_default())
     }
 
+    /// The close/pay race: a payment already under way when the merchant closed the order
+    /// still lands (CLOSED → SUCCESS, then `TRANSACTION.SUCCESS`), as WeChat occasionally lets
+    /// one through. Only a CLOSED order.
+    pub fn pay_after_close(self: &Shared, out_trade_no: &str) -> Result<Transaction, SimError> {
+        {
+            let mut store = self.store();
+            let order = store
+                .orders
+                .get_mut(out_trade_no)
+                .ok_or_else(order_not_exist)?;
+            if order.state != "CLOSED" {
+                let msg = format!("order is {}, not CLOSED", order.state);
+                return Err(SimError::new(
+                    StatusCode::BAD_REQUEST,
+                    "INVALID_REQUEST",
+                    msg,
+                ));
+            }
+            // The payment was under way before the close: it goes on from USERPAYING.
+            order.state = "USERPAYING";
+        }
+        self.pay(out_trade_no)
+    }
+
     /// The user opened the cashier: NOTPAY → USERPAYING (WeChat sends no callback).
     pub fn start_paying(&self, out_trade_no: &str) -> Result<Transaction, SimError> {
         let mut store = self.store();

@@ -269,7 +269,11 @@ pub struct RefundBodyAmount {
 /// The body of `POST /v3/refund/domestic/refunds`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RefundBody {
-    /// The order refunded.
+    /// The order refunded, by WeChat's transaction id (one of the two names the order).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transaction_id: Option<String>,
+    /// The order refunded, by the merchant's number (left out when empty).
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub out_trade_no: String,
     /// Our refund number.
     pub out_refund_no: String,

@@ -7,6 +7,7 @@
 
 mod refunds;
 mod transfers;
+mod unmatched;
 
 use std::sync::Arc;
 
@@ -14,10 +15,11 @@ use super::hooks::{BusinessHooks, NoHooks};
 use super::port::{Inserted, LedgerStore, PayStep, Sighting, Written};
 use super::rules::number_reused;
 use super::service::{
-    Notice, NoticeOutcome, OrderAdmission, OrderDraft, OrderView, Prepay, ServiceError,
+    Notice, NoticeOutcome, OrderAdmission, OrderDraft, OrderState, OrderView, Prepay, ServiceError,
     ServiceErrorKind,
 };
 use super::types::{OutTradeNo, mask};
+use super::unmatched::UnmatchedDraft;
 use crate::wechatpay::clock::Clock;
 use crate::wechatpay::model::Transaction;
 
@@ -129,9 +131,18 @@ impl Book {
         n: &Notice<Transaction>,
     ) -> Result<NoticeOutcome, ServiceError> {
         let tx = &n.object;
+        let order = self.store.find_order(&tx.out_trade_no).await?;
+        // Money for an order we never recorded, or closed before WeChat took the payment (the
+        // close/pay race): nothing to apply it to, so it is recorded for an admin.
+        let closed = order.as_ref().filter(|o| o.state == OrderState::Closed);
+        if (order.is_none() || closed.is_some())
+            && let Some(draft) = UnmatchedDraft::payment(tx, closed)
+        {
+            return self.unmatched_notified(n, &draft).await;
+        }
         // appid, mchid, amount and currency never change after recording, so the step can be
         // decided before the write; the port's state guard decides "once".
-        let Some(order) = self.store.find_order(&tx.out_trade_no).await? else {
+        let Some(order) = order else {
             return Ok(NoticeOutcome::Unknown);
         };
         let step = PayStep::decide(&order, tx);

@@ -2,13 +2,14 @@
 //! the paid total), then accept, reject and settle from WeChat's answers.
 
 use super::{Book, not_found, sighting};
-use crate::pay::port::{RefundSettlement, Written};
+use crate::pay::port::{RefundRejection, RefundSettlement, Written};
 use crate::pay::rules::decide_refund;
 use crate::pay::service::{
     Notice, NoticeOutcome, RefundAdmission, RefundDraft, RefundRecord, RefundState, ServiceError,
     ServiceErrorKind,
 };
 use crate::pay::types::OutRefundNo;
+use crate::pay::unmatched::{UnmatchedDraft, UnmatchedStep};
 use crate::wechatpay::model::Refund;
 
 /// How often a reservation is re-decided when concurrent refunds moved the totals under it.
@@ -70,7 +71,22 @@ impl Book {
         no: &OutRefundNo,
         reason: &str,
     ) -> Result<(), ServiceError> {
-        if let Written::Changed(_) = self.store.reject_refund(no.as_str(), reason).await? {
+        let Some(stored) = self.store.find_refund(no.as_str()).await? else {
+            return Ok(());
+        };
+        // A refund of unmatched money has no reservation to release; its record is OPEN again.
+        let rejection = RefundRejection {
+            release: stored.unmatched_id.is_none(),
+            unmatched: stored
+                .unmatched_id
+                .as_deref()
+                .and_then(|id| UnmatchedStep::after_refund(id, Some(RefundState::Rejected))),
+        };
+        if let Written::Changed(_) = self
+            .store
+            .reject_refund(no.as_str(), reason, &rejection)
+            .await?
+        {
             tracing::warn!(out_refund_no = %no, reason, "refund rejected; reservation released");
         }
         Ok(())
@@ -80,7 +96,11 @@ impl Book {
     pub async fn refund_notified(&self, n: &Notice<Refund>) -> Result<NoticeOutcome, ServiceError> {
         let obj = &n.object;
         let Some(stored) = self.store.find_refund(&obj.out_refund_no).await? else {
-            return Ok(NoticeOutcome::Unknown);
+            // A refund we never made that moved money: recorded for an admin.
+            return match UnmatchedDraft::refund(obj) {
+                Some(draft) => self.unmatched_notified(n, &draft).await,
+                None => Ok(NoticeOutcome::Unknown),
+            };
         };
         if obj.out_trade_no != stored.out_trade_no || obj.amount.refund != Some(stored.amount) {
             let why = format!(
@@ -104,8 +124,11 @@ impl Book {
             .await?
         {
             Written::Changed((refund, order)) => {
-                tracing::info!(out_refund_no = %stored.out_refund_no, status = %state, "refund result applied");
-                self.hooks.refund_settled(&refund, &order).await;
+                tracing::info!(out_refund_no = %stored.out_refund_no, status = %state, unmatched = ?refund.unmatched_id, "refund result applied");
+                // A refund of unmatched money settles no order of the business.
+                if let (None, Some(order)) = (&refund.unmatched_id, order) {
+                    self.hooks.refund_settled(&refund, &order).await;
+                }
                 Ok(NoticeOutcome::Applied)
             }
             Written::Replay | Written::Unchanged => Ok(NoticeOutcome::Duplicate),
@@ -123,18 +146,21 @@ impl Book {
 
 /// What a refund result does to the money: SUCCESS moves the reservation to the refunded total,
 /// CLOSED releases it, ABNORMAL keeps it reserved (a person must act) and says so with
-/// `refund.failed` `"final": false`.
+/// `refund.failed` `"final": false`. A refund of unmatched money has no reservation: its
+/// result moves its unmatched record instead (REFUNDED, or OPEN again).
 fn settlement(stored: &RefundRecord, state: RefundState, refund_id: &str) -> RefundSettlement {
     let (refunded, event) = match state {
         RefundState::Success => (stored.amount, ("refund.succeeded", true)),
         RefundState::Closed => (0, ("refund.failed", true)),
         _ => (0, ("refund.failed", false)),
     };
+    let unmatched = stored.unmatched_id.as_deref();
     RefundSettlement {
         state,
         refund_id: Some(refund_id.to_string()).filter(|s| !s.is_empty()),
-        release: state != RefundState::Abnormal,
+        release: state != RefundState::Abnormal && unmatched.is_none(),
         refunded,
         event,
+        unmatched: unmatched.and_then(|id| UnmatchedStep::after_refund(id, Some(state))),
     }
 }

@@ -8,6 +8,7 @@ use crate::pay::service::{
     TransferView,
 };
 use crate::pay::types::{OutBillNo, mask};
+use crate::pay::unmatched::UnmatchedDraft;
 use crate::wechatpay::model::TransferBill;
 
 impl Book {
@@ -88,7 +89,11 @@ impl Book {
     ) -> Result<NoticeOutcome, ServiceError> {
         let bill = &n.object;
         let Some(stored) = self.store.find_transfer(&bill.out_bill_no).await? else {
-            return Ok(NoticeOutcome::Unknown);
+            // A transfer we never made that paid money out: recorded for an admin.
+            return match UnmatchedDraft::transfer(bill) {
+                Some(draft) => self.unmatched_notified(n, &draft).await,
+                None => Ok(NoticeOutcome::Unknown),
+            };
         };
         if bill.transfer_amount.is_some_and(|a| a != stored.amount) {
             let why = format!(
