@@ -139,6 +139,8 @@ async fn grant_demo_payout(app: &Application) -> Result<(), String> {
         "transfer_remark": "演示奖励",
         "grant_no": "demo-welcome",
     });
+    let grant = crate::pay::transfer_requests::GrantRequest::parse(&grant)
+        .map_err(|e| format!("demo payout allowance: {e}"))?;
     app.payments()
         .grant_payout(&admin, &grant)
         .await

@@ -155,19 +155,25 @@ pub const PAYOUTS: &str = "payouts";
 /// Revokes a payout allowance.
 pub const PAYOUT_REVOKE: &str = "payout_revoke";
 
+/// The payout routes: the body is parsed here into its typed request, after the role and the
+/// ledger checks.
 async fn payouts(
     state: &AppState,
     action: &str,
     caller: &crate::pay::payments::Caller,
     raw: &Bytes,
 ) -> Result<Response, ApiError> {
+    use crate::pay::transfer_requests::{GrantRequest, PayoutFilter, RevokeRequest};
     ledger(state)?;
     let body = super::json_body(raw)?;
     let pay = &state.pay;
     let data = match action {
-        PAYOUT_GRANT => pay.grant_payout(caller, &body).await,
-        PAYOUTS => pay.list_payouts(caller, &body).await,
-        _ => pay.revoke_payout(caller, &body).await,
+        PAYOUT_GRANT => pay.grant_payout(caller, &GrantRequest::parse(&body)?).await,
+        PAYOUTS => pay.list_payouts(caller, &PayoutFilter::parse(&body)?).await,
+        _ => {
+            pay.revoke_payout(caller, &RevokeRequest::parse(&body)?)
+                .await
+        }
     }?;
     Ok(ok(200, Some(data)))
 }

@@ -11,6 +11,7 @@ use crate::pay::requests::{
     OrderLookup, OrderRequest, RefundLookup, RefundRequest, TransactionLookup,
 };
 use crate::pay::service::TradeType;
+use crate::pay::transfer_requests::{BillLookup, ClaimRequest, TransferLookup, TransferRequest};
 
 /// Every route name the table answers (for the unknown-route message and the README).
 pub const ROUTES: &[&str] = &[
@@ -54,7 +55,8 @@ pub fn unsupported(name: &str) -> ApiError {
 
 /// Runs one route for one caller. The body is parsed here, at the edge, into the route's typed
 /// request, after the checks that come first (WeChat credentials for the routes that call
-/// WeChat, the role for refunds), so a refusal names the most basic problem.
+/// WeChat, the role for refunds and the admin's transfer routes, the payee's identity for a
+/// payout claim), so a refusal names the most basic problem.
 pub async fn dispatch(
     pay: &Payments,
     route: &str,
@@ -100,12 +102,33 @@ pub async fn dispatch(
             pay.ready()?;
             pay.refund_query(caller, &RefundLookup::parse(body)?).await
         }
-        "wxpay_transfer" => pay.transfer(caller, body).await,
-        "wxpay_transfer_bill_query" | "wxpay_transfer_batch_query" => {
-            pay.transfer_query(caller, body).await
+        "wxpay_transfer" if caller.admin => {
+            pay.ready()?;
+            pay.transfer(caller, &TransferRequest::parse(body)?).await
         }
-        "wxpay_transfer_bill_query_by_no" => pay.transfer_query_by_no(caller, body).await,
-        "wxpay_transfer_cancel" => pay.transfer_cancel(caller, body).await,
+        // Without the admin credential, the payee claims from a payout allowance.
+        "wxpay_transfer" => {
+            pay.ready()?;
+            pay.may_claim(caller)?;
+            pay.claim_payout(caller, &ClaimRequest::parse(body)?).await
+        }
+        "wxpay_transfer_bill_query" | "wxpay_transfer_batch_query" => {
+            pay.ready()?;
+            pay.transfer_query(caller, &TransferLookup::parse(body)?)
+                .await
+        }
+        "wxpay_transfer_bill_query_by_no" => {
+            pay.ready()?;
+            pay.may_query_by_bill_no(caller)?;
+            pay.transfer_query_by_no(caller, &BillLookup::parse(body)?)
+                .await
+        }
+        "wxpay_transfer_cancel" => {
+            pay.ready()?;
+            pay.may_cancel_transfer(caller)?;
+            pay.transfer_cancel(caller, &TransferLookup::parse(body)?)
+                .await
+        }
         other => return Err(unsupported(other)),
     }?;
     Ok(ok(200, Some(payload)))

@@ -22,6 +22,7 @@ pub mod requests;
 pub mod rules;
 pub mod service;
 pub mod states;
+pub mod transfer_requests;
 pub mod transfers;
 pub mod types;
 pub mod unmatched;

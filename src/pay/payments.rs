@@ -7,7 +7,6 @@ use std::sync::Arc;
 use super::allowance::AllowanceStore;
 use super::book::Book;
 use super::error::PayError;
-use super::input::Input;
 use super::requests::Repeated;
 use super::service::{Actor, OrderView, WechatQueries};
 use super::types::FieldError;
@@ -159,14 +158,9 @@ impl Payments {
         }
     }
 
-    /// The AppID of a request: `appId`, or `service_app_id` with `useServiceAccount: true`
-    /// (never forwarded). A caller may repeat the configured `appid` but not change it.
-    pub fn request_appid(&self, input: Input<'_>) -> Result<&str, FieldError> {
-        let use_service = input.opt_bool("useServiceAccount")?;
-        self.appid_for(use_service, &Repeated::read(input, "appid"))
-    }
-
-    /// The configured AppID for `useServiceAccount`, refusing any other `appid` the caller sent.
+    /// The configured AppID for `useServiceAccount` (`service_app_id` when true; never
+    /// forwarded), refusing any other `appid` the caller sent: a caller may repeat the
+    /// configured `appid` but not change it.
     pub fn appid_for(&self, use_service: bool, sent: &Repeated) -> Result<&str, FieldError> {
         let appid = self.config.app_id_for(use_service).ok_or_else(|| {
             FieldError::new(

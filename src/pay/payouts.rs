@@ -13,18 +13,19 @@ use super::allowance::{
     Allowance, AllowanceFilter, AllowanceState, AllowanceStore, ClaimAdmission, ClaimLink, Granted,
 };
 use super::error::PayError;
-use super::input::object;
 use super::payments::{Caller, Payments};
 use super::payout_grant::grant_draft;
+use super::requests::Repeated;
 use super::rules::number_reused;
 use super::service::{ServiceError, ServiceErrorKind};
 use super::service::{TransferAdmission, TransferDraft};
-use super::types::{AmountFen, FieldError, OutBillNo};
+use super::transfer_requests::{
+    ClaimRequest, GrantRequest, PayoutFilter, REPORTS_RULE, RevokeRequest, TransferRequest,
+    user_name_rule,
+};
+use super::types::{AmountFen, FieldError, OpenId, OutBillNo};
 use crate::wechatpay::crypto::random_alphanumeric;
-
-/// Listing size when `limit` is not given, and its ceiling.
-pub const LIST_DEFAULT: i64 = 100;
-const LIST_MAX: i64 = 1000;
+use crate::wechatpay::model::TransferSceneReportInfo;
 
 const CLAIM_IDENTITY: &str = "claiming a payout needs the payee's identity: call wxpay_transfer \
     through wx.cloud.callHTTPFunction / callContainer (x-wx-openid) or with Authorization: \
@@ -36,10 +37,14 @@ impl Payments {
     }
 
     /// `admin/payout_grant`: authorises `openid` to claim `amount` fen.
-    pub async fn grant_payout(&self, caller: &Caller, body: &Value) -> Result<Value, PayError> {
+    pub async fn grant_payout(
+        &self,
+        caller: &Caller,
+        req: &GrantRequest,
+    ) -> Result<Value, PayError> {
         self.require_admin(caller, "granting payouts")?;
         let store = self.allowance_store()?;
-        let draft = grant_draft(object(body)?, self.now())?;
+        let draft = grant_draft(req, self.now())?;
         let allowance = match store.grant(&draft).await? {
             Granted::New(a) => a,
             Granted::Existing {
@@ -56,29 +61,17 @@ impl Payments {
     }
 
     /// `admin/payouts`: allowances, newest first, by payee and state.
-    pub async fn list_payouts(&self, caller: &Caller, body: &Value) -> Result<Value, PayError> {
+    pub async fn list_payouts(
+        &self,
+        caller: &Caller,
+        req: &PayoutFilter,
+    ) -> Result<Value, PayError> {
         self.require_admin(caller, "listing payouts")?;
         let store = self.allowance_store()?;
-        let input = object(body)?;
-        let state = match input.opt_str("state", 16)? {
-            None => None,
-            Some(s) => Some(AllowanceState::parse(s).ok_or_else(|| {
-                FieldError::new("state", "must be ACTIVE, EXHAUSTED, REVOKED or EXPIRED")
-            })?),
-        };
-        let limit = match input.get("limit") {
-            None => LIST_DEFAULT,
-            Some(v) => v
-                .as_i64()
-                .filter(|n| (1..=LIST_MAX).contains(n))
-                .ok_or_else(|| {
-                    FieldError::new("limit", format!("must be an integer from 1 to {LIST_MAX}"))
-                })?,
-        };
         let filter = AllowanceFilter {
-            openid: input.opt_str("openid", 128)?.map(str::to_string),
-            state,
-            limit,
+            openid: req.openid.clone(),
+            state: req.state,
+            limit: req.limit,
             now: self.now(),
         };
         let list: Vec<Value> = store
@@ -91,10 +84,14 @@ impl Payments {
     }
 
     /// `admin/payout_revoke`: nothing more can be claimed; bills already created go on.
-    pub async fn revoke_payout(&self, caller: &Caller, body: &Value) -> Result<Value, PayError> {
+    pub async fn revoke_payout(
+        &self,
+        caller: &Caller,
+        req: &RevokeRequest,
+    ) -> Result<Value, PayError> {
         self.require_admin(caller, "revoking payouts")?;
         let store = self.allowance_store()?;
-        let id = object(body)?.req_str("allowance_id", 64)?;
+        let id = req.allowance_id.as_str();
         let allowance = store.revoke(id).await?.ok_or_else(|| {
             PayError::NotFound(format!(
                 "allowance {id} is not recorded; check allowance_id"
@@ -104,12 +101,10 @@ impl Payments {
         Ok(allowance.to_json(self.now()))
     }
 
-    /// `wxpay_transfer` without the admin credential: the caller claims from their allowance.
-    pub(super) async fn claim_payout(
-        &self,
-        caller: &Caller,
-        body: &Value,
-    ) -> Result<Value, PayError> {
+    /// Who may claim from a payout allowance with `wxpay_transfer` and no admin credential:
+    /// the caller's own identity, when allowances are kept at all. Checked before the body is
+    /// read, so a caller without identity hears that first.
+    pub fn may_claim(&self, caller: &Caller) -> Result<(&dyn AllowanceStore, OpenId), PayError> {
         let Some(store) = self.allowances.as_deref() else {
             // Without an allowance store, money out needs the admin credential, as before.
             return Err(match self.require_admin(caller, "merchant transfers") {
@@ -121,11 +116,18 @@ impl Payments {
             .openid
             .clone()
             .ok_or_else(|| PayError::Unauthenticated(CLAIM_IDENTITY.into()))?;
-        let input = object(body)?;
-        if input
-            .opt_str("openid", 128)?
-            .is_some_and(|o| o != me.as_str())
-        {
+        Ok((store, me))
+    }
+
+    /// `wxpay_transfer` without the admin credential: the caller claims from their allowance.
+    pub async fn claim_payout(
+        &self,
+        caller: &Caller,
+        req: &ClaimRequest,
+    ) -> Result<Value, PayError> {
+        self.ready()?;
+        let (store, me) = self.may_claim(caller)?;
+        if req.openid.as_deref().is_some_and(|o| o != me.as_str()) {
             return Err(FieldError::new(
                 "openid",
                 "must be left out: a claim pays the caller's own identity",
@@ -133,18 +135,14 @@ impl Payments {
             .into());
         }
         let now = self.now();
-        let bill_no = input
-            .opt_str("out_bill_no", 64)?
-            .map(OutBillNo::parse)
-            .transpose()?;
         // A retry of an earlier claim (same out_bill_no) repeats its allowance and amount.
-        let earlier = match &bill_no {
+        let earlier = match &req.out_bill_no {
             Some(no) => store.claim_of(no).await?,
             None => None,
         };
-        let wanted_id = input
-            .opt_str("allowance_id", 64)?
-            .map(str::to_string)
+        let wanted_id = req
+            .allowance_id
+            .clone()
             .or_else(|| earlier.as_ref().map(|c| c.allowance_id.clone()));
         let allowance = match &wanted_id {
             Some(id) => store
@@ -156,8 +154,8 @@ impl Payments {
         let Some(allowance) = allowance else {
             return Err(claim_refusal(None, 0, now));
         };
-        let amount = match (input.get("transfer_amount"), &earlier) {
-            (Some(v), _) => AmountFen::from_json("transfer_amount", v)?.fen(),
+        let amount = match (req.amount, &earlier) {
+            (Some(a), _) => a.fen(),
             (None, Some(c)) => c.amount,
             (None, None) => allowance.remaining(),
         };
@@ -166,24 +164,11 @@ impl Payments {
         {
             return Err(claim_refusal(Some(&allowance), amount, now));
         }
-        let no = bill_no.unwrap_or_else(|| generate_out_bill_no(now));
-        let remark = input
-            .opt_str("transfer_remark", 32)?
-            .filter(|r| !r.trim().is_empty())
-            .unwrap_or(&allowance.transfer_remark);
-        let mut bill = json!({
-            "out_bill_no": no.as_str(),
-            "transfer_scene_id": allowance.transfer_scene_id,
-            "openid": me.as_str(),
-            "transfer_amount": amount,
-            "transfer_remark": remark,
-            "transfer_scene_report_infos": allowance.transfer_scene_report_infos,
-        });
-        for passed in ["user_name", "user_recv_perception"] {
-            if let Some(v) = input.opt_str(passed, 64)? {
-                bill[passed] = v.into();
-            }
-        }
+        let no = req
+            .out_bill_no
+            .clone()
+            .unwrap_or_else(|| generate_out_bill_no(now));
+        let bill = claim_bill(&allowance, req, no.clone(), me.clone(), amount)?;
         let draft = self.transfer_draft(caller, &bill)?;
         let admission = match store.claim(&allowance.allowance_id, &draft).await? {
             ClaimAdmission::Admitted(a) => a,
@@ -209,6 +194,40 @@ impl Payments {
         data["remaining"] = left.map_or(0, |a| a.remaining()).into();
         Ok(data)
     }
+}
+
+/// The transfer bill a claim of `amount` fen from `allowance` creates: the allowance's scene,
+/// report infos and remark (unless the claim names its own), paid to the claimant `me`.
+fn claim_bill(
+    allowance: &Allowance,
+    req: &ClaimRequest,
+    out_bill_no: OutBillNo,
+    me: OpenId,
+    amount: i64,
+) -> Result<TransferRequest, FieldError> {
+    let amount = AmountFen::new("transfer_amount", amount)?;
+    user_name_rule(amount, req.user_name.as_deref())?;
+    let reports = serde_json::from_value::<Vec<TransferSceneReportInfo>>(
+        allowance.transfer_scene_report_infos.clone(),
+    )
+    .ok()
+    .filter(|r| !r.is_empty())
+    .ok_or_else(|| FieldError::new("transfer_scene_report_infos", REPORTS_RULE))?;
+    Ok(TransferRequest {
+        out_bill_no,
+        transfer_scene_id: allowance.transfer_scene_id.clone(),
+        openid: Some(me),
+        amount,
+        transfer_remark: req
+            .transfer_remark
+            .clone()
+            .unwrap_or_else(|| allowance.transfer_remark.clone()),
+        transfer_scene_report_infos: reports,
+        user_name: req.user_name.clone(),
+        user_recv_perception: req.user_recv_perception.clone(),
+        use_service_account: false,
+        appid: Repeated::absent("appid"),
+    })
 }
 
 fn no_store() -> PayError {
@@ -291,10 +310,9 @@ fn repeated_claim(
 mod tests {
     use super::*;
     use crate::pay::allowance::GrantDraft;
-    use crate::pay::input::Input;
 
     fn grant(body: Value) -> Result<GrantDraft, FieldError> {
-        grant_draft(Input(body.as_object().unwrap()), 1_700_000_000)
+        grant_draft(&GrantRequest::parse(&body)?, 1_700_000_000)
     }
 
     #[test]

@@ -37,6 +37,11 @@ impl Repeated {
         }
     }
 
+    /// Nothing sent at `field` (a request `pay` builds itself).
+    pub fn absent(field: &'static str) -> Self {
+        Self { field, sent: None }
+    }
+
     /// Refuses anything but `expected` (absence is fine), saying `why`.
     pub fn must_equal(&self, expected: &str, why: &str) -> Result<(), FieldError> {
         match &self.sent {

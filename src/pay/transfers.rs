@@ -7,28 +7,26 @@
 use serde_json::{Value, json};
 
 use super::error::PayError;
-use super::input::object;
 use super::payments::{Caller, Payments};
 use super::rules::sha256_hex;
 use super::service::{TransferAdmission, TransferDraft};
-use super::types::{AmountFen, FieldError, OpenId, OutBillNo, TransferBillNo};
+use super::transfer_requests::{BillLookup, TransferLookup, TransferRequest};
+use super::types::FieldError;
 use crate::wechatpay::api;
 use crate::wechatpay::client::WechatError;
-use crate::wechatpay::model::{TransferBody, TransferSceneReportInfo};
-
-/// From this amount (fen) WeChat requires the payee's real name: 2000 CNY.
-pub const USER_NAME_REQUIRED_FROM_FEN: i64 = 200_000;
+use crate::wechatpay::model::TransferBody;
 
 impl Payments {
-    /// Creates (or idempotently repeats) a transfer; adds `mchId` and `appId` for
-    /// `wx.requestMerchantTransfer`.
-    pub async fn transfer(&self, caller: &Caller, body: &Value) -> Result<Value, PayError> {
+    /// Creates (or idempotently repeats) the transfer the admin names; adds `mchId` and
+    /// `appId` for `wx.requestMerchantTransfer`. (The payee's own claim is `claim_payout`.)
+    pub async fn transfer(
+        &self,
+        caller: &Caller,
+        req: &TransferRequest,
+    ) -> Result<Value, PayError> {
         self.ready()?;
-        // Payout allowances: without the admin credential this is the payee's own claim.
-        if !caller.admin {
-            return self.claim_payout(caller, body).await;
-        }
-        let draft = self.transfer_draft(caller, body)?;
+        self.require_admin(caller, "merchant transfers")?;
+        let draft = self.transfer_draft(caller, req)?;
         let admission = self.book.record_transfer(&draft).await?;
         self.send_transfer(&draft, admission).await
     }
@@ -71,48 +69,31 @@ impl Payments {
         }
     }
 
+    /// The recorded form of `req`: the payee (the caller's identity when `req` names none),
+    /// the configured AppID, the fingerprint of what the caller chose and the exact WeChat body,
+    /// with `user_name` encrypted to the WeChat Pay key we name.
     pub(super) fn transfer_draft(
         &self,
         caller: &Caller,
-        body: &Value,
+        req: &TransferRequest,
     ) -> Result<TransferDraft, PayError> {
-        let input = object(body)?;
-        let out_bill_no = OutBillNo::parse(input.req_str("out_bill_no", 64)?)?;
-        let scene = input.req_str("transfer_scene_id", 36)?;
-        let openid = match input.opt_str("openid", 128)? {
-            Some(o) => OpenId::parse(o)?,
+        let openid = match &req.openid {
+            Some(o) => o.clone(),
             None => caller
                 .openid
                 .clone()
                 .ok_or_else(|| FieldError::new("openid", "is required (the payee)"))?,
         };
-        let amount = AmountFen::from_json(
-            "transfer_amount",
-            input.get("transfer_amount").unwrap_or(&Value::Null),
-        )?;
-        let remark = input.req_str("transfer_remark", 32)?;
-        let reports = input.get("transfer_scene_report_infos");
-        let reports: Vec<TransferSceneReportInfo> = reports
-            .and_then(|r| serde_json::from_value(r.clone()).ok())
-            .filter(|r: &Vec<TransferSceneReportInfo>| !r.is_empty())
-            .ok_or_else(|| {
-                FieldError::new(
-                    "transfer_scene_report_infos",
-                    "must be a non-empty array of {info_type, info_content} strings",
-                )
-            })?;
-        let user_name = input
-            .opt_str("user_name", 64)?
-            .filter(|n| !n.trim().is_empty());
-        if amount.fen() >= USER_NAME_REQUIRED_FROM_FEN && user_name.is_none() {
-            return Err(FieldError::new(
-                "user_name",
-                "is required for transfers of 2000 CNY (200000 fen) or more",
-            )
-            .into());
-        }
-        let perception = input.opt_str("user_recv_perception", 64)?;
-        let appid = self.request_appid(input)?;
+        let appid = self.appid_for(req.use_service_account, &req.appid)?;
+        let (out_bill_no, scene, amount, remark, reports) = (
+            &req.out_bill_no,
+            req.transfer_scene_id.as_str(),
+            req.amount,
+            req.transfer_remark.as_str(),
+            &req.transfer_scene_report_infos,
+        );
+        let user_name = req.user_name.as_deref();
+        let perception = req.user_recv_perception.as_deref();
         let fingerprint = sha256_hex(
             json!([
                 appid,
@@ -121,7 +102,7 @@ impl Payments {
                 openid.as_str(),
                 amount.fen(),
                 remark,
-                &reports,
+                reports,
                 user_name.map(|n| sha256_hex(n.as_bytes())),
                 perception
             ])
@@ -138,7 +119,7 @@ impl Payments {
             user_name: None,
             notify_url: self.config.notify_transfer_url.clone(),
             user_recv_perception: perception.map(str::to_string),
-            transfer_scene_report_infos: reports,
+            transfer_scene_report_infos: reports.clone(),
         };
         if let Some(name) = user_name {
             let (_, key) = self.keys.preferred().ok_or_else(|| {
@@ -148,7 +129,7 @@ impl Payments {
                 .map_err(|e| FieldError::new("user_name", e.to_string()))?;
         }
         Ok(TransferDraft {
-            out_bill_no,
+            out_bill_no: out_bill_no.clone(),
             appid: appid.into(),
             openid,
             amount,
@@ -159,16 +140,20 @@ impl Payments {
     }
 
     /// Queries a transfer by our bill number (admin, or the payee).
-    pub async fn transfer_query(&self, caller: &Caller, body: &Value) -> Result<Value, PayError> {
+    pub async fn transfer_query(
+        &self,
+        caller: &Caller,
+        req: &TransferLookup,
+    ) -> Result<Value, PayError> {
         let (client, _) = self.ready()?;
-        let no = OutBillNo::parse(object(body)?.req_str("out_bill_no", 64)?)?;
+        let no = &req.out_bill_no;
         if !caller.admin {
             let Some(me) = &caller.openid else {
                 return Err(self
                     .require_admin(caller, "querying a transfer without identity")
                     .unwrap_err());
             };
-            match self.book.transfer_payee(&no).await? {
+            match self.book.transfer_payee(no).await? {
                 None => {
                     return Err(PayError::NotFound(format!(
                         "transfer {no} is not recorded; check out_bill_no"
@@ -191,31 +176,43 @@ impl Payments {
         Ok(answer.json())
     }
 
+    /// Who may query transfers by WeChat's bill number: the admin.
+    pub fn may_query_by_bill_no(&self, caller: &Caller) -> Result<(), PayError> {
+        self.require_admin(caller, "querying transfers by transfer_bill_no")
+    }
+
     /// Queries a transfer by WeChat's bill number (admin).
     pub async fn transfer_query_by_no(
         &self,
         caller: &Caller,
-        body: &Value,
+        req: &BillLookup,
     ) -> Result<Value, PayError> {
         let (client, _) = self.ready()?;
-        self.require_admin(caller, "querying transfers by transfer_bill_no")?;
-        let no = TransferBillNo::parse(object(body)?.req_str("transfer_bill_no", 64)?)?;
+        self.may_query_by_bill_no(caller)?;
         let answer = client
             .execute(&api::QueryTransferByBillNo {
-                transfer_bill_no: no.to_string(),
+                transfer_bill_no: req.transfer_bill_no.to_string(),
             })
             .await?;
         Ok(answer.json())
     }
 
+    /// Who may cancel transfers: the admin.
+    pub fn may_cancel_transfer(&self, caller: &Caller) -> Result<(), PayError> {
+        self.require_admin(caller, "cancelling transfers")
+    }
+
     /// Cancels a transfer the user has not confirmed yet (admin).
-    pub async fn transfer_cancel(&self, caller: &Caller, body: &Value) -> Result<Value, PayError> {
+    pub async fn transfer_cancel(
+        &self,
+        caller: &Caller,
+        req: &TransferLookup,
+    ) -> Result<Value, PayError> {
         let (client, _) = self.ready()?;
-        self.require_admin(caller, "cancelling transfers")?;
-        let no = OutBillNo::parse(object(body)?.req_str("out_bill_no", 64)?)?;
+        self.may_cancel_transfer(caller)?;
         let answer = client
             .execute(&api::CancelTransfer {
-                out_bill_no: no.to_string(),
+                out_bill_no: req.out_bill_no.to_string(),
             })
             .await?;
         Ok(answer.json())

@@ -545,3 +545,96 @@ async fn payout_refusals_admin_refusals_and_callback_failures_speak_chinese_by_d
         "unsupported event_type \"NO.SUCH.EVENT\""
     );
 }
+
+#[tokio::test]
+async fn who_may_call_is_refused_before_the_body_is_read() {
+    let app = ledger_app(vec![]).await;
+    let garbled = json!({ "transfer_amount": "lots", "out_bill_no": [], "transfer_bill_no": 7 });
+    let cases = [
+        (As::Anonymous, "wxpay_transfer", 401, "UNAUTHENTICATED"),
+        (
+            As::User(ALICE),
+            "wxpay_transfer_bill_query_by_no",
+            403,
+            "ADMIN_REQUIRED",
+        ),
+        (
+            As::User(ALICE),
+            "wxpay_transfer_cancel",
+            403,
+            "ADMIN_REQUIRED",
+        ),
+    ];
+    for (who, route, status, error) in cases {
+        let r = app.call(who, route, garbled.clone()).await;
+        assert_eq!(
+            (r.status, r.error()),
+            (status, error),
+            "{route}: {}",
+            r.body
+        );
+    }
+    for action in ["payout_grant", "payouts", "payout_revoke"] {
+        let r = app
+            .post(
+                &format!("/wx-pay/admin/{action}"),
+                As::User(ALICE),
+                json!({ "amount": "lots", "limit": "x", "allowance_id": 1 }).to_string(),
+            )
+            .await;
+        assert_eq!((r.status, r.error()), (403, "ADMIN_REQUIRED"), "{action}");
+    }
+    // Once the caller may, the body's first bad field is named.
+    grant(&app, ALICE, 100).await;
+    let named = [
+        (As::User(ALICE), "wxpay_transfer", "out_bill_no "),
+        (As::Admin, "wxpay_transfer", "out_bill_no "),
+        (
+            As::Admin,
+            "wxpay_transfer_bill_query_by_no",
+            "transfer_bill_no ",
+        ),
+        (As::Admin, "wxpay_transfer_cancel", "out_bill_no "),
+        (As::User(ALICE), "wxpay_transfer_bill_query", "out_bill_no "),
+    ];
+    for (who, route, field) in named {
+        let r = app.call(who, route, garbled.clone()).await;
+        assert_eq!(
+            (r.status, r.error()),
+            (400, "INVALID_PARAMETER"),
+            "{route}: {}",
+            r.body
+        );
+        assert!(r.msg().starts_with(field), "{route}: {}", r.msg());
+    }
+    let r = claim(&app, As::User(ALICE), json!({ "transfer_amount": "lots" })).await;
+    assert_eq!(
+        r.msg(),
+        "transfer_amount must be a positive integer (fen)",
+        "{}",
+        r.body
+    );
+    let r = admin(&app, "payout_revoke", json!({ "allowance_id": 1 })).await;
+    assert_eq!(r.msg(), "allowance_id must be a string", "{}", r.body);
+
+    let offline = spawn(Opts {
+        credentials: false,
+        ..Default::default()
+    })
+    .await;
+    for (who, route) in [
+        (As::Anonymous, "wxpay_transfer"),
+        (As::User(ALICE), "wxpay_transfer"),
+        (As::User(ALICE), "wxpay_transfer_cancel"),
+        (As::Admin, "wxpay_transfer_bill_query_by_no"),
+        (As::Admin, "wxpay_transfer_bill_query"),
+    ] {
+        let r = offline.call(who, route, garbled.clone()).await;
+        assert_eq!(
+            (r.status, r.error()),
+            (503, "MISSING_CREDENTIALS"),
+            "{route}: {}",
+            r.body
+        );
+    }
+}
