@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
 use pay_common::config::Config;
@@ -128,10 +129,11 @@ impl SimulateArgs {
 }
 
 fn main() -> ExitCode {
+    let started = Instant::now();
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Serve) {
         Command::CheckConfig => check_config(),
-        Command::Serve => runtime().block_on(serve()),
+        Command::Serve => runtime().block_on(serve(Phases::from(started))),
         Command::Demo(a) => finish(runtime().block_on(async {
             pay_common::telemetry::init_quiet();
             let opts = DemoOptions {
@@ -178,9 +180,11 @@ fn check_config() -> ExitCode {
     }
 }
 
-async fn serve() -> ExitCode {
+async fn serve(mut phases: Phases) -> ExitCode {
     pay_common::telemetry::init();
+    phases.done("runtime and logging");
     let config = Config::from_env();
+    phases.done("configuration and keys");
     for p in &config.problems {
         tracing::warn!(var = p.var, problem = %p.message, "configuration");
     }
@@ -191,6 +195,7 @@ async fn serve() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    phases.done("database open and migrations");
     let app = match Application::build(config, Parts::ledger(ledger)).await {
         Ok(app) => app,
         Err(e) => {
@@ -198,6 +203,8 @@ async fn serve() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    phases.done("listener and clients");
+    phases.total();
     tracing::info!(addr = %app.local_addr(), "pay-common listening");
     match app.run_until(shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -205,5 +212,33 @@ async fn serve() -> ExitCode {
             tracing::error!(error = %e, "server error");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Debug-level timing of the start-up phases, one line each
+/// (`RUST_LOG=pay_common::startup=debug`); `cargo bench --bench load -- --cold-starts N` reads
+/// them.
+struct Phases {
+    start: Instant,
+    last: Instant,
+}
+
+impl From<Instant> for Phases {
+    fn from(start: Instant) -> Self {
+        Self { start, last: start }
+    }
+}
+
+impl Phases {
+    fn done(&mut self, phase: &'static str) {
+        let now = Instant::now();
+        let ms = (now - self.last).as_secs_f64() * 1000.0;
+        tracing::debug!(target: "pay_common::startup", phase, ms, "start-up phase");
+        self.last = now;
+    }
+
+    fn total(&self) {
+        let ms = self.start.elapsed().as_secs_f64() * 1000.0;
+        tracing::debug!(target: "pay_common::startup", phase = "main to serving", ms, "start-up phase");
     }
 }
