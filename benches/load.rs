@@ -18,7 +18,8 @@
 //! arrive at R per second (open loop), at most `concurrency` in flight. `--callbacks sdk` (the
 //! default) has the simulator post signed, encrypted notifications as WeChat does; `gateway`
 //! posts Integration Center forwards. `--burst B` ends with B callers at once (half place orders,
-//! half are callbacks) and reports the peak RSS. `--cold-starts N` instead execs the binary N
+//! half are callbacks) and reports the peak RSS. `--log LEVEL` is the service's `RUST_LOG`
+//! (default `info`, what a deployment runs); its log goes to a pipe, as on CloudBase. `--cold-starts N` instead execs the binary N
 //! times and reports the time to the first `/healthz` answer and its phases. `--bin` measures
 //! another build of the service (for before/after comparisons). `--phase-hook CMD` runs
 //! `sh -c "CMD <phase> <service pid>"` and waits for it before each phase (`ordering`, `paying`, `burst`,
@@ -43,7 +44,7 @@ use pay_common::simulator::{CallbackMode, Simulator, SimulatorConfig, SimulatorH
 use pay_common::wechatpay::keys::MerchantKey;
 
 use crypto::Floor;
-use procfs::{mem_mib, percentile, process_cpu_ms};
+use procfs::{Cpu, mem_mib, percentile, process_cpu};
 use service::{MCHID, SERIAL, Service, V3, merchant_pem};
 
 struct Args {
@@ -57,6 +58,7 @@ struct Args {
     cold_starts: Option<usize>,
     rounds: usize,
     phase_hook: Option<String>,
+    log: String,
 }
 
 fn args() -> Args {
@@ -71,6 +73,7 @@ fn args() -> Args {
         cold_starts: None,
         rounds: 7,
         phase_hook: None,
+        log: "info".into(),
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut it = argv.iter();
@@ -92,6 +95,7 @@ fn args() -> Args {
             "--database-url" => a.database_url = Some(value()),
             "--bin" => a.bin = Some(value().into()),
             "--phase-hook" => a.phase_hook = Some(value()),
+            "--log" => a.log = value(),
             "--callbacks" => {
                 a.callbacks = match value().as_str() {
                     "sdk" => CallbackMode::Sdk,
@@ -149,11 +153,12 @@ async fn run(a: Args, floor: Floor) {
         CallbackMode::Sdk => "sdk",
         CallbackMode::Gateway => "gateway",
     };
-    let env = service::environment(port, &database_url, &sim, mode, "warn");
+    let env = service::environment(port, &database_url, &sim, mode, &a.log);
     let started = Instant::now();
-    let service = Service::spawn(&bin, &env, Stdio::inherit());
+    let mut service = Service::spawn(&bin, &env, Stdio::piped());
+    let log_lines = service::drain_log(&mut service);
     tokio::task::spawn_blocking(move || {
-        service::wait_healthy(port, started, Duration::from_secs(120))
+        service::wait_healthy(port, started, Duration::from_secs(120));
     })
     .await
     .unwrap();
@@ -167,6 +172,11 @@ async fn run(a: Args, floor: Floor) {
     );
     report.print(&a, &floor, ready_ms);
     drop(service);
+    let (lines, warnings) = log_lines.join().unwrap();
+    println!(
+        "  service log (RUST_LOG={}): {lines} JSON lines, {warnings} at WARN or ERROR",
+        a.log
+    );
     sim.shutdown().await;
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
@@ -177,9 +187,9 @@ struct Report {
     idle_rss: f64,
     orders_per_sec: f64,
     latencies: Vec<f64>,
-    order_cpu_ms: f64,
+    order_cpu: Cpu,
     callbacks_per_sec: f64,
-    callback_cpu_ms: f64,
+    callback_cpu: Cpu,
     rss_after_orders: f64,
     rss_after_callbacks: f64,
     peak_before_burst: f64,
@@ -282,14 +292,14 @@ async fn load(a: &Args, sim: &SimulatorHandle, service: &Service, base: &str) ->
         "ordering: {} orders, concurrency {}, rate {:?}/s",
         a.orders, a.concurrency, a.rate
     );
-    let cpu0 = process_cpu_ms(pid);
+    let cpu0 = process_cpu(pid);
     let t0 = Instant::now();
     let results = match a.rate {
         None => closed_loop(a.orders, a.concurrency, order.clone()).await,
         Some(rate) => open_loop(a.orders, a.concurrency, rate, order.clone()).await,
     };
     let order_secs = t0.elapsed().as_secs_f64();
-    let order_cpu = process_cpu_ms(pid) - cpu0;
+    let order_cpu = process_cpu(pid) - cpu0;
     assert!(
         results.iter().all(|(s, _)| *s == 200),
         "orders were shed (503): raise maxInFlight or lower --concurrency"
@@ -303,7 +313,7 @@ async fn load(a: &Args, sim: &SimulatorHandle, service: &Service, base: &str) ->
         "paying: {} callbacks, at most {} in flight",
         a.orders, a.concurrency
     );
-    let cpu1 = process_cpu_ms(pid);
+    let cpu1 = process_cpu(pid);
     let t1 = Instant::now();
     let mut done = 0;
     for i in 0..a.orders {
@@ -316,7 +326,7 @@ async fn load(a: &Args, sim: &SimulatorHandle, service: &Service, base: &str) ->
     }
     wait_acked(sim, a.orders, t1).await;
     let pay_secs = t1.elapsed().as_secs_f64();
-    let callback_cpu = process_cpu_ms(pid) - cpu1;
+    let callback_cpu = process_cpu(pid) - cpu1;
     let rss_after_callbacks = mem_mib(pid, "VmRSS:");
     let peak_before_burst = mem_mib(pid, "VmHWM:");
 
@@ -351,9 +361,9 @@ async fn load(a: &Args, sim: &SimulatorHandle, service: &Service, base: &str) ->
         idle_rss,
         orders_per_sec: n / order_secs,
         latencies,
-        order_cpu_ms: order_cpu / n,
+        order_cpu,
         callbacks_per_sec: n / pay_secs,
-        callback_cpu_ms: callback_cpu / n,
+        callback_cpu,
         rss_after_orders,
         rss_after_callbacks,
         peak_before_burst,
@@ -394,19 +404,24 @@ impl Report {
             percentile(&self.latencies, 0.50),
             percentile(&self.latencies, 0.99)
         );
+        let n = a.orders as f64;
+        let per_order = self.order_cpu.total_ms() / n;
         println!(
-            "  service CPU per JSAPI order     {:>8.3} ms = {:.2} x order floor (target <= 1.10)",
-            self.order_cpu_ms,
-            self.order_cpu_ms / floor.order_ms()
+            "  service CPU per JSAPI order     {per_order:>8.3} ms = {:.2} x order floor (target <= 1.10); user {:.3} + system {:.3} ms",
+            per_order / floor.order_ms(),
+            self.order_cpu.user_ms / n,
+            self.order_cpu.system_ms / n
         );
         println!(
             "  callbacks per second            {:>8.0}",
             self.callbacks_per_sec
         );
+        let per_callback = self.callback_cpu.total_ms() / n;
         println!(
-            "  service CPU per applied callback {:>7.3} ms = {:.2} x one signature (target <= 0.25)",
-            self.callback_cpu_ms,
-            self.callback_cpu_ms / floor.sign_ms
+            "  service CPU per applied callback {per_callback:>7.3} ms = {:.2} x one signature (target <= 0.25); user {:.3} + system {:.3} ms",
+            per_callback / floor.sign_ms,
+            self.callback_cpu.user_ms / n,
+            self.callback_cpu.system_ms / n
         );
         println!(
             "  RSS idle / after orders / after callbacks {:.1} / {:.1} / {:.1} MiB (peak {:.1} MiB)",

@@ -181,6 +181,7 @@ fn check_config() -> ExitCode {
 }
 
 async fn serve(mut phases: Phases) -> ExitCode {
+    warm_up_randomness();
     pay_common::telemetry::init();
     phases.done("runtime and logging");
     let config = Config::from_env();
@@ -213,6 +214,17 @@ async fn serve(mut phases: Phases) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Seeds aws-lc's random generator on a thread of its own while the ledger opens. Its first use
+/// in a process collects jitter entropy for the root seed, about 20 ms of CPU, and that first
+/// use would otherwise be the first request's (request id, RSA blinding), after `/healthz` is
+/// already expected to answer. Later threads seed from that root cheaply.
+fn warm_up_randomness() {
+    std::thread::spawn(|| {
+        let mut seed = [0u8; 1];
+        let _ = aws_lc_rs::rand::fill(&mut seed);
+    });
 }
 
 /// Debug-level timing of the start-up phases, one line each

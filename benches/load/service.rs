@@ -94,22 +94,45 @@ impl Drop for Service {
     }
 }
 
+/// Reads the service's stderr (piped) on a thread, as a log collector would; returns
+/// `(lines, lines at WARN or ERROR)` once the service has exited. Warnings are echoed.
+pub fn drain_log(service: &mut Service) -> std::thread::JoinHandle<(usize, usize)> {
+    let stderr = service.0.stderr.take().expect("piped stderr");
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        let (mut lines, mut warnings) = (0, 0);
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            lines += 1;
+            if line.contains(r#""level":"WARN""#) || line.contains(r#""level":"ERROR""#) {
+                warnings += 1;
+                if warnings <= 5 {
+                    eprintln!("service: {line}");
+                }
+            }
+        }
+        (lines, warnings)
+    })
+}
+
 /// Polls `GET /healthz` on 127.0.0.1:`port` every 100 µs with a plain socket until it answers
-/// 200; returns when it did. Panics after `limit`.
-pub fn wait_healthy(port: u16, started: Instant, limit: Duration) {
+/// 200. Returns `(first accepted connection, first 200)` as times since `started`. Panics after
+/// `limit`.
+pub fn wait_healthy(port: u16, started: Instant, limit: Duration) -> (Duration, Duration) {
+    let mut connected = None;
     loop {
-        if healthz_ok(port) {
-            return;
+        if let Ok(s) = TcpStream::connect(("127.0.0.1", port)) {
+            let at = *connected.get_or_insert_with(|| started.elapsed());
+            if healthz_ok(s) {
+                return (at, started.elapsed());
+            }
         }
         assert!(started.elapsed() < limit, "service did not answer /healthz");
         std::thread::sleep(Duration::from_micros(100));
     }
 }
 
-fn healthz_ok(port: u16) -> bool {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
+fn healthz_ok(mut s: TcpStream) -> bool {
     let _ = s.set_nodelay(true);
     let req = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
     if s.write_all(req).is_err() {
