@@ -19,7 +19,8 @@
 //! default) has the simulator post signed, encrypted notifications as WeChat does; `gateway`
 //! posts Integration Center forwards. `--burst B` ends with B callers at once (half place orders,
 //! half are callbacks) and reports the peak RSS. `--log LEVEL` is the service's `RUST_LOG`
-//! (default `info`, what a deployment runs); its log goes to a pipe, as on CloudBase. `--cold-starts N` instead execs the binary N
+//! (default `info`, what a deployment runs); its log goes to a pipe, as on CloudBase.
+//! `--workers N` sets the service's `TOKIO_WORKER_THREADS` (`scf_bootstrap` sets 1). `--cold-starts N` instead execs the binary N
 //! times and reports the time to the first `/healthz` answer and its phases. `--bin` measures
 //! another build of the service (for before/after comparisons). `--phase-hook CMD` runs
 //! `sh -c "CMD <phase> <service pid>"` and waits for it before each phase (`ordering`, `paying`, `burst`,
@@ -59,6 +60,7 @@ struct Args {
     rounds: usize,
     phase_hook: Option<String>,
     log: String,
+    workers: Option<usize>,
 }
 
 fn args() -> Args {
@@ -74,6 +76,7 @@ fn args() -> Args {
         rounds: 7,
         phase_hook: None,
         log: "info".into(),
+        workers: None,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut it = argv.iter();
@@ -96,6 +99,7 @@ fn args() -> Args {
             "--bin" => a.bin = Some(value().into()),
             "--phase-hook" => a.phase_hook = Some(value()),
             "--log" => a.log = value(),
+            "--workers" => a.workers = Some(number(value())),
             "--callbacks" => {
                 a.callbacks = match value().as_str() {
                     "sdk" => CallbackMode::Sdk,
@@ -153,7 +157,10 @@ async fn run(a: Args, floor: Floor) {
         CallbackMode::Sdk => "sdk",
         CallbackMode::Gateway => "gateway",
     };
-    let env = service::environment(port, &database_url, &sim, mode, &a.log);
+    let mut env = service::environment(port, &database_url, &sim, mode, &a.log);
+    if let Some(n) = a.workers {
+        env.push(("TOKIO_WORKER_THREADS", n.to_string()));
+    }
     let started = Instant::now();
     let mut service = Service::spawn(&bin, &env, Stdio::piped());
     let log_lines = service::drain_log(&mut service);

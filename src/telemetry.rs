@@ -205,24 +205,26 @@ struct Escaped<'a, W: fmt::Write>(&'a mut W);
 
 impl<W: fmt::Write> fmt::Write for Escaped<'_, W> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
+        // Bytes, not chars: every byte that needs escaping is ASCII, and no byte of a multi-byte
+        // UTF-8 sequence is, so slicing at these positions stays on char boundaries.
         let mut plain = 0;
-        for (i, c) in s.char_indices() {
-            let escape = match c {
-                '"' => "\\\"",
-                '\\' => "\\\\",
-                '\n' => "\\n",
-                '\r' => "\\r",
-                '\t' => "\\t",
-                c if (c as u32) < 0x20 => "",
+        for (i, b) in s.bytes().enumerate() {
+            let escape = match b {
+                b'"' => "\\\"",
+                b'\\' => "\\\\",
+                b'\n' => "\\n",
+                b'\r' => "\\r",
+                b'\t' => "\\t",
+                0..0x20 => "",
                 _ => continue,
             };
             self.0.write_str(&s[plain..i])?;
             if escape.is_empty() {
-                write!(self.0, "\\u{:04x}", c as u32)?;
+                write!(self.0, "\\u{b:04x}")?;
             } else {
                 self.0.write_str(escape)?;
             }
-            plain = i + c.len_utf8();
+            plain = i + 1;
         }
         self.0.write_str(&s[plain..])
     }
