@@ -210,14 +210,14 @@ struct Burst {
     peak_rss: f64,
 }
 
+/// An order's answer: `(HTTP status, latency ms)`.
+type Placed = std::pin::Pin<Box<dyn Future<Output = (u16, f64)> + Send>>;
+
 /// An order placer: `(index, phase letter) -> (status, latency ms)`.
 fn order_fn(
     http: reqwest::Client,
     base: &str,
-) -> impl Fn(usize, &'static str) -> std::pin::Pin<Box<dyn Future<Output = (u16, f64)> + Send>>
-+ Clone
-+ Send
-+ 'static {
+) -> impl Fn(usize, &'static str) -> Placed + Clone + Send + 'static {
     let url = format!("{base}/wx-pay/wxpay_order");
     move |i, phase| {
         let (http, url) = (http.clone(), url.clone());
