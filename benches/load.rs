@@ -31,8 +31,12 @@
 mod coldstart;
 #[path = "load/crypto.rs"]
 mod crypto;
+#[path = "load/drive.rs"]
+mod drive;
 #[path = "load/procfs.rs"]
 mod procfs;
+#[path = "load/report.rs"]
+mod report;
 #[path = "load/service.rs"]
 mod service;
 
@@ -45,7 +49,9 @@ use pay_common::simulator::{CallbackMode, Simulator, SimulatorConfig, SimulatorH
 use pay_common::wechatpay::keys::MerchantKey;
 
 use crypto::Floor;
-use procfs::{Cpu, mem_mib, percentile, process_cpu};
+use drive::{closed_loop, open_loop, order_fn};
+use procfs::{mem_mib, process_cpu};
+use report::{Burst, Report};
 use service::{MCHID, SERIAL, Service, V3, merchant_pem};
 
 struct Args {
@@ -190,58 +196,6 @@ async fn run(a: Args, floor: Floor) {
     }
 }
 
-struct Report {
-    idle_rss: f64,
-    orders_per_sec: f64,
-    latencies: Vec<f64>,
-    order_cpu: Cpu,
-    callbacks_per_sec: f64,
-    callback_cpu: Cpu,
-    rss_after_orders: f64,
-    rss_after_callbacks: f64,
-    peak_before_burst: f64,
-    burst: Burst,
-}
-
-struct Burst {
-    orders_ok: usize,
-    orders_shed: usize,
-    callbacks_acked: usize,
-    peak_rss: f64,
-}
-
-/// An order's answer: `(HTTP status, latency ms)`.
-type Placed = std::pin::Pin<Box<dyn Future<Output = (u16, f64)> + Send>>;
-
-/// An order placer: `(index, phase letter) -> (status, latency ms)`.
-fn order_fn(
-    http: reqwest::Client,
-    base: &str,
-) -> impl Fn(usize, &'static str) -> Placed + Clone + Send + 'static {
-    let url = format!("{base}/wx-pay/wxpay_order");
-    move |i, phase| {
-        let (http, url) = (http.clone(), url.clone());
-        Box::pin(async move {
-            let body = serde_json::json!({ "description": "bench", "out_trade_no": format!("BENCH{phase}{i:08}"), "amount": { "total": 1 } });
-            let t = Instant::now();
-            let r = http
-                .post(url)
-                .header("x-wx-openid", format!("oBenchUser{:018}", i % 1000))
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            let status = r.status().as_u16();
-            let text = r.text().await.unwrap_or_default();
-            assert!(
-                status == 200 || status == 503,
-                "order failed: {status} {text}"
-            );
-            (status, t.elapsed().as_secs_f64() * 1000.0)
-        })
-    }
-}
-
 /// Runs `--phase-hook` (if any) with the name of the phase about to start and the service's
 /// pid, and waits for it.
 fn hook(a: &Args, phase: &str, pid: u32) {
@@ -376,123 +330,4 @@ async fn load(a: &Args, sim: &SimulatorHandle, service: &Service, base: &str) ->
         peak_before_burst,
         burst,
     }
-}
-
-impl Report {
-    fn print(&self, a: &Args, floor: &Floor, ready_ms: f64) {
-        let rounds = a.rounds;
-        println!("  crypto floor, this machine (aws-lc-rs, CPU time, best of {rounds} rounds)");
-        println!(
-            "    RSA-2048 signature            {:>8.3} ms",
-            floor.sign_ms
-        );
-        println!(
-            "    RSA-2048 verification         {:>8.3} ms",
-            floor.verify_ms
-        );
-        println!(
-            "    order floor (2 sign + 1 verify) {:>6.3} ms",
-            floor.order_ms()
-        );
-        println!("  ready (/healthz answered)       {ready_ms:>8.1} ms after spawn");
-        let mode = a.rate.map_or("closed loop".to_string(), |r| {
-            format!("open loop at {r:.0}/s")
-        });
-        println!(
-            "  orders                          {:>8} at concurrency {} ({mode})",
-            a.orders, a.concurrency
-        );
-        println!(
-            "  orders per second               {:>8.0}",
-            self.orders_per_sec
-        );
-        println!(
-            "  order latency p50 / p99         {:>8.2} / {:.2} ms",
-            percentile(&self.latencies, 0.50),
-            percentile(&self.latencies, 0.99)
-        );
-        let n = a.orders as f64;
-        let per_order = self.order_cpu.total_ms() / n;
-        println!(
-            "  service CPU per JSAPI order     {per_order:>8.3} ms = {:.2} x order floor (target <= 1.10); user {:.3} + system {:.3} ms",
-            per_order / floor.order_ms(),
-            self.order_cpu.user_ms / n,
-            self.order_cpu.system_ms / n
-        );
-        println!(
-            "  callbacks per second            {:>8.0}",
-            self.callbacks_per_sec
-        );
-        let per_callback = self.callback_cpu.total_ms() / n;
-        println!(
-            "  service CPU per applied callback {per_callback:>7.3} ms = {:.2} x one signature (target <= 0.25); user {:.3} + system {:.3} ms",
-            per_callback / floor.sign_ms,
-            self.callback_cpu.user_ms / n,
-            self.callback_cpu.system_ms / n
-        );
-        println!(
-            "  RSS idle / after orders / after callbacks {:.1} / {:.1} / {:.1} MiB (peak {:.1} MiB)",
-            self.idle_rss, self.rss_after_orders, self.rss_after_callbacks, self.peak_before_burst
-        );
-        let b = &self.burst;
-        println!(
-            "  burst of {} callers at once       peak RSS (VmHWM) {:.1} MiB; orders {} answered, {} shed (503); callbacks {} acknowledged",
-            a.burst, b.peak_rss, b.orders_ok, b.orders_shed, b.callbacks_acked
-        );
-    }
-}
-
-/// `concurrency` callers, each sending its next order when the last one is answered.
-async fn closed_loop<F, Fut>(n: usize, concurrency: usize, order: F) -> Vec<(u16, f64)>
-where
-    F: Fn(usize, &'static str) -> Fut + Clone + Send + 'static,
-    Fut: Future<Output = (u16, f64)> + Send,
-{
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let mut workers = Vec::new();
-    for _ in 0..concurrency {
-        let (next, order) = (next.clone(), order.clone());
-        workers.push(tokio::spawn(async move {
-            let mut out = Vec::new();
-            loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if i >= n {
-                    break out;
-                }
-                out.push(order(i, "O").await);
-            }
-        }));
-    }
-    let mut out = Vec::new();
-    for w in workers {
-        out.extend(w.await.unwrap());
-    }
-    out
-}
-
-/// Orders arriving at `rate` per second, at most `concurrency` in flight.
-async fn open_loop<F, Fut>(n: usize, concurrency: usize, rate: f64, order: F) -> Vec<(u16, f64)>
-where
-    F: Fn(usize, &'static str) -> Fut + Clone + Send + 'static,
-    Fut: Future<Output = (u16, f64)> + Send + 'static,
-{
-    let permits = Arc::new(tokio::sync::Semaphore::new(concurrency));
-    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    let mut tasks = Vec::with_capacity(n);
-    for i in 0..n {
-        ticker.tick().await;
-        let permit = permits.clone().acquire_owned().await.unwrap();
-        let order = order.clone();
-        tasks.push(tokio::spawn(async move {
-            let r = order(i, "O").await;
-            drop(permit);
-            r
-        }));
-    }
-    let mut out = Vec::with_capacity(n);
-    for t in tasks {
-        out.push(t.await.unwrap());
-    }
-    out
 }
