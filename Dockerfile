@@ -8,8 +8,9 @@ WORKDIR /src
 COPY . .
 # --locked: build exactly what Cargo.lock pins. aws-lc-sys and the bundled
 # SQLite are compiled by the image's gcc; no cmake or system libraries needed.
-RUN cargo build --release --locked \
- && cp target/release/pay-common /usr/local/bin/pay-common
+# Profile dist (Cargo.toml): release plus thin LTO, stripped.
+RUN cargo build --profile dist --locked --bin pay-common \
+ && cp target/dist/pay-common /usr/local/bin/pay-common
 
 # ---- runtime -------------------------------------------------------------
 FROM debian:bookworm-slim

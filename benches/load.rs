@@ -1,31 +1,72 @@
 //! Load benchmark: the release binary as its own process against the in-process simulator.
-//! N JSAPI orders at a given concurrency, then N payments whose callbacks the service applies.
-//! Prints orders/s, p50/p99 latency, the service's own CPU per order and per callback (from
-//! /proc, so the simulator's work is not counted), idle and peak RSS, and time to first
-//! `/healthz` answer. Linux only.
 //!
-//!     cargo bench --bench load -- [--orders 2000] [--concurrency 64] [--rate R] [--database-url URL]
+//! It first measures the crypto floor in the same run (an RSA-2048 signature and a verification
+//! with aws-lc-rs, best of several rounds of the bench thread's CPU time), then places N JSAPI
+//! orders, has the simulator pay them so that the service applies N pay callbacks, then sends a
+//! burst of callers at once. It prints the service's own CPU per order as a multiple of the
+//! order floor (two signatures + one verification) and per applied callback as a multiple of one
+//! signature, next to the absolute figures, so that results from different machines compare.
+//! Service CPU and memory come from `/proc` (the simulator's and the load generator's work is not
+//! counted). Linux only.
+//!
+//!     cargo bench --bench load -- [--orders 2000] [--concurrency 64] [--rate R]
+//!         [--callbacks sdk|gateway] [--burst 200] [--database-url URL] [--bin PATH]
+//!     cargo bench --bench load -- --cold-starts 30
 //!
 //! Without `--rate` the callers are a closed loop: `concurrency` callers each send the next order
-//! as soon as the last one is answered, so the machine runs saturated and latency is
-//! `concurrency / throughput`. With `--rate R` orders arrive at R per second (open loop), at most
-//! `concurrency` in flight: latency under a given load.
+//! as soon as the last one is answered, so the machine runs saturated. With `--rate R` orders
+//! arrive at R per second (open loop), at most `concurrency` in flight. `--callbacks sdk` (the
+//! default) has the simulator post signed, encrypted notifications as WeChat does; `gateway`
+//! posts Integration Center forwards. `--burst B` ends with B callers at once (half place orders,
+//! half are callbacks) and reports the peak RSS. `--log LEVEL` is the service's `RUST_LOG`
+//! (default `info`, what a deployment runs); its log goes to a pipe, as on CloudBase.
+//! `--workers N` sets the service's `TOKIO_WORKER_THREADS` (`scf_bootstrap` sets 1). `--cold-starts N` instead execs the binary N
+//! times and reports the time to the first `/healthz` answer and its phases. `--bin` measures
+//! another build of the service (for before/after comparisons). `--phase-hook CMD` runs
+//! `sh -c "CMD <phase> <service pid>"` and waits for it before each phase (`ordering`, `paying`, `burst`,
+//! `end`), e.g. `--bin` a script that execs the service under `valgrind --tool=callgrind` and
+//! a hook that runs `callgrind_control --dump=<phase> <pid>` to get one profile per phase.
 
-use std::process::{Child, Command, Stdio};
+#[path = "load/coldstart.rs"]
+mod coldstart;
+#[path = "load/crypto.rs"]
+mod crypto;
+#[path = "load/drive.rs"]
+mod drive;
+#[path = "load/procfs.rs"]
+mod procfs;
+#[path = "load/report.rs"]
+mod report;
+#[path = "load/service.rs"]
+mod service;
+
+use std::path::PathBuf;
+use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use pay_common::simulator::{CallbackMode, Simulator, SimulatorConfig};
+use pay_common::simulator::{CallbackMode, Simulator, SimulatorConfig, SimulatorHandle};
 use pay_common::wechatpay::keys::MerchantKey;
 
-const SERIAL: &str = "36048761817F82958048330A6301E922AB28A04D";
-const V3: &str = "a7cde1ZJB1kG2e7VfTs3jQzaWizur8Gb";
+use crypto::Floor;
+use drive::{closed_loop, open_loop, order_fn};
+use procfs::{mem_mib, process_cpu};
+use report::{Burst, Report};
+use service::{MCHID, SERIAL, Service, V3, merchant_pem};
 
 struct Args {
     orders: usize,
     concurrency: usize,
     rate: Option<f64>,
+    callbacks: CallbackMode,
+    burst: usize,
     database_url: Option<String>,
+    bin: Option<PathBuf>,
+    cold_starts: Option<usize>,
+    rounds: usize,
+    phase_hook: Option<String>,
+    log: String,
+    workers: Option<usize>,
 }
 
 fn args() -> Args {
@@ -33,92 +74,68 @@ fn args() -> Args {
         orders: 2000,
         concurrency: 64,
         rate: None,
+        callbacks: CallbackMode::Sdk,
+        burst: 200,
         database_url: None,
+        bin: None,
+        cold_starts: None,
+        rounds: 7,
+        phase_hook: None,
+        log: "info".into(),
+        workers: None,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut it = argv.iter();
     while let Some(flag) = it.next() {
-        match flag.as_str() {
-            "--orders" => a.orders = it.next().and_then(|v| v.parse().ok()).expect("--orders N"),
-            "--concurrency" => {
-                a.concurrency = it
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .expect("--concurrency N")
+        let flag = flag.as_str();
+        let mut value = || {
+            it.next()
+                .cloned()
+                .unwrap_or_else(|| panic!("{flag} needs a value"))
+        };
+        let number = |v: String| -> usize { v.parse().unwrap_or_else(|_| panic!("{flag} N")) };
+        match flag {
+            "--orders" => a.orders = number(value()),
+            "--concurrency" => a.concurrency = number(value()),
+            "--burst" => a.burst = number(value()),
+            "--cold-starts" => a.cold_starts = Some(number(value())),
+            "--rounds" => a.rounds = number(value()).max(1),
+            "--rate" => a.rate = Some(value().parse().expect("--rate R")),
+            "--database-url" => a.database_url = Some(value()),
+            "--bin" => a.bin = Some(value().into()),
+            "--phase-hook" => a.phase_hook = Some(value()),
+            "--log" => a.log = value(),
+            "--workers" => a.workers = Some(number(value())),
+            "--callbacks" => {
+                a.callbacks = match value().as_str() {
+                    "sdk" => CallbackMode::Sdk,
+                    "gateway" => CallbackMode::Gateway,
+                    other => panic!("--callbacks sdk|gateway, not {other:?}"),
+                }
             }
-            "--database-url" => a.database_url = it.next().cloned(),
-            "--rate" => a.rate = it.next().and_then(|v| v.parse().ok()),
             _ => {} // cargo bench passes --bench
         }
     }
     a
 }
 
-/// utime + stime of a process, in milliseconds.
-fn cpu_ms(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc stat");
-    let after = &stat[stat.rfind(')').unwrap() + 2..];
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks: f64 = f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap();
-    // Linux reports in clock ticks; USER_HZ is 100 on every mainstream configuration.
-    ticks * 10.0
-}
-
-/// A `/proc/<pid>/status` field in MiB (VmRSS, VmHWM).
-fn mem_mib(pid: u32, field: &str) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
-    let line = status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .expect("field");
-    let kib: f64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
-    kib / 1024.0
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-struct Service(Child);
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn merchant_pem() -> String {
-    let v: serde_json::Value =
-        serde_json::from_str(include_str!("../tests/fixtures/wechatpay-kat.json")).unwrap();
-    v["rsa_test_key"]["private_key_pkcs8_pem"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
-fn sign_cost_ms() -> f64 {
-    let key = MerchantKey::from_pem(&merchant_pem()).unwrap();
-    let start = Instant::now();
-    for i in 0..500 {
-        std::hint::black_box(key.sign(format!("message {i}").as_bytes()));
-    }
-    start.elapsed().as_secs_f64() * 1000.0 / 500.0
-}
-
-#[tokio::main]
-async fn main() {
+fn main() {
     let a = args();
-    let sign_ms = sign_cost_ms();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // Before the runtime and the simulator start: the process is otherwise idle.
+    let floor = Floor::measure(&merchant_pem(), a.rounds);
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+        .block_on(run(a, floor));
+}
+
+async fn run(a: Args, floor: Floor) {
+    let port = service::free_port();
     let base = format!("http://127.0.0.1:{port}");
     let merchant = MerchantKey::from_pem(&merchant_pem()).unwrap();
-    let mut cfg = SimulatorConfig::new("1900000001", SERIAL, merchant.public_key(), V3.into());
-    cfg.callback_mode = CallbackMode::Gateway;
+    let mut cfg = SimulatorConfig::new(MCHID, SERIAL, merchant.public_key(), V3.into());
+    cfg.callback_mode = a.callbacks;
     cfg.callback_target = Some(base.clone());
     cfg.time_scale = 0.001;
     let sim = Arc::new(
@@ -126,228 +143,191 @@ async fn main() {
             .await
             .unwrap(),
     );
+    let bin = service::binary(a.bin.as_deref());
+    if let Some(runs) = a.cold_starts {
+        let sim2 = sim.clone();
+        tokio::task::spawn_blocking(move || {
+            coldstart::run(&bin, &sim2, runs.max(1), floor.key_parse_ms)
+        })
+        .await
+        .unwrap();
+        sim.shutdown().await;
+        return;
+    }
     let db = std::env::temp_dir().join(format!("pay-common-bench-{}.db", std::process::id()));
     let database_url = a
         .database_url
         .clone()
         .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", db.display()));
-    let env = [
-        ("PORT", port.to_string()),
-        ("HOST", "127.0.0.1".into()),
-        ("DATABASE_URL", database_url.clone()),
-        ("appId", "wxc1546068399a59fc".into()),
-        ("merchantId", "1900000001".into()),
-        ("merchantSerialNumber", SERIAL.into()),
-        ("privateKey", merchant_pem()),
-        ("apiV3Key", V3.into()),
-        ("wxPayPublicKey", sim.public_key_pem()),
-        ("wxPayPublicKeyId", sim.public_key_id()),
-        (
-            "notifyURLPayURL",
-            "https://pay.example.com/wechatpay/order".into(),
-        ),
-        ("wechatpayBaseUrl", sim.base_url()),
-        ("reconcileIntervalSeconds", "0".into()),
-        ("RUST_LOG", "warn".into()),
-    ];
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(a.concurrency)
-        .build()
-        .unwrap();
+    let mode = match a.callbacks {
+        CallbackMode::Sdk => "sdk",
+        CallbackMode::Gateway => "gateway",
+    };
+    let mut env = service::environment(port, &database_url, &sim, mode, &a.log);
+    if let Some(n) = a.workers {
+        env.push(("TOKIO_WORKER_THREADS", n.to_string()));
+    }
     let started = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_pay-common"))
-        .arg("serve")
-        .env_clear()
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("service starts");
-    let service = Service(child);
-    let pid = service.0.id();
-    loop {
-        if http
-            .get(format!("{base}/healthz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "service did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+    let mut service = Service::spawn(&bin, &env, Stdio::piped());
+    let log_lines = service::drain_log(&mut service);
+    tokio::task::spawn_blocking(move || {
+        service::wait_healthy(port, started, Duration::from_secs(120));
+    })
+    .await
+    .unwrap();
     let ready_ms = started.elapsed().as_secs_f64() * 1000.0;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let idle_rss = mem_mib(pid, "VmRSS:");
-
-    let order_url = format!("{base}/wx-pay/wxpay_order");
-    let order = move |i: usize, phase: &'static str| {
-        let (http, url) = (http.clone(), order_url.clone());
-        async move {
-            let body = serde_json::json!({ "description": "bench", "out_trade_no": format!("BENCH{phase}{i:08}"), "amount": { "total": 1 } });
-            let t = Instant::now();
-            let r = http
-                .post(url)
-                .header("x-wx-openid", format!("oBenchUser{:018}", i % 1000))
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            assert!(
-                r.status().is_success(),
-                "order failed: {}",
-                r.text().await.unwrap_or_default()
-            );
-            t.elapsed().as_secs_f64() * 1000.0
-        }
-    };
-    for i in 0..100 {
-        order(i, "W").await;
-    }
-
-    eprintln!(
-        "ordering: {} orders, concurrency {}, rate {:?}/s",
-        a.orders, a.concurrency, a.rate
-    );
-    let cpu0 = cpu_ms(pid);
-    let t0 = Instant::now();
-    let mut lat: Vec<f64> = match a.rate {
-        None => closed_loop(a.orders, a.concurrency, order).await,
-        Some(rate) => open_loop(a.orders, a.concurrency, rate, order).await,
-    };
-    let order_secs = t0.elapsed().as_secs_f64();
-    let order_cpu = cpu_ms(pid) - cpu0;
-    let rss_after_orders = mem_mib(pid, "VmRSS:");
-    lat.sort_by(|x, y| x.partial_cmp(y).unwrap());
-
-    eprintln!(
-        "paying: {} callbacks, at most {} in flight",
-        a.orders, a.concurrency
-    );
-    let cpu1 = cpu_ms(pid);
-    let t1 = Instant::now();
-    let acked = || {
-        sim.deliveries()
-            .iter()
-            .filter(|d| d.status == Some(200))
-            .count()
-    };
-    for i in 0..a.orders {
-        sim.pay(&format!("BENCHO{i:08}")).unwrap();
-        // Keep the callbacks at the benchmark's concurrency, like the orders.
-        while i + 1 - acked() >= a.concurrency {
-            tokio::time::sleep(Duration::from_micros(200)).await;
-        }
-    }
-    loop {
-        let acked = acked();
-        if acked >= a.orders {
-            break;
-        }
-        assert!(
-            t1.elapsed() < Duration::from_secs(120),
-            "callbacks stalled at {acked}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let pay_secs = t1.elapsed().as_secs_f64();
-    let callback_cpu = cpu_ms(pid) - cpu1;
-    let peak = mem_mib(pid, "VmHWM:");
-    let rss_after_callbacks = mem_mib(pid, "VmRSS:");
-
-    let n = a.orders as f64;
+    let report = load(&a, &sim, &service, &base).await;
     println!(
-        "pay-common load benchmark ({} cores, database {})",
+        "pay-common load benchmark ({} cores, database {}, callbacks {mode}, {})",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
-        database_url.split(':').next().unwrap_or("?")
+        database_url.split(':').next().unwrap_or("?"),
+        bin.display()
     );
-    println!("  ready (/healthz answered)   {ready_ms:>8.1} ms after spawn");
-    println!("  idle RSS                    {idle_rss:>8.1} MiB");
-    let mode = a.rate.map_or("closed loop".to_string(), |r| {
-        format!("open loop at {r:.0}/s")
-    });
-    println!(
-        "  orders                      {:>8} at concurrency {} ({mode})",
-        a.orders, a.concurrency
-    );
-    println!("  orders per second           {:>8.0}", n / order_secs);
-    println!(
-        "  order latency p50 / p99     {:>8.2} / {:.2} ms",
-        percentile(&lat, 0.50),
-        percentile(&lat, 0.99)
-    );
-    println!(
-        "  service CPU per order       {:>8.3} ms  (one RSA-2048 signature: {sign_ms:.3} ms; target <= {:.3} ms)",
-        order_cpu / n,
-        3.0 * sign_ms
-    );
-    println!("  callbacks per second        {:>8.0}", n / pay_secs);
-    println!("  service CPU per callback    {:>8.3} ms", callback_cpu / n);
-    println!(
-        "  RSS after orders / callbacks {rss_after_orders:>7.1} / {rss_after_callbacks:.1} MiB (peak {peak:.1} MiB)"
-    );
+    report.print(&a, &floor, ready_ms);
     drop(service);
+    let (lines, warnings) = log_lines.join().unwrap();
+    println!(
+        "  service log (RUST_LOG={}): {lines} JSON lines, {warnings} at WARN or ERROR",
+        a.log
+    );
     sim.shutdown().await;
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
 }
 
-/// `concurrency` callers, each sending its next order when the last one is answered.
-async fn closed_loop<F, Fut>(n: usize, concurrency: usize, order: F) -> Vec<f64>
-where
-    F: Fn(usize, &'static str) -> Fut + Clone + Send + 'static,
-    Fut: std::future::Future<Output = f64> + Send,
-{
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let mut workers = Vec::new();
-    for _ in 0..concurrency {
-        let (next, order) = (next.clone(), order.clone());
-        workers.push(tokio::spawn(async move {
-            let mut lat = Vec::new();
-            loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if i >= n {
-                    break lat;
-                }
-                lat.push(order(i, "O").await);
-            }
-        }));
+/// Runs `--phase-hook` (if any) with the name of the phase about to start and the service's
+/// pid, and waits for it.
+fn hook(a: &Args, phase: &str, pid: u32) {
+    if let Some(cmd) = &a.phase_hook {
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("{cmd} {phase} {pid}"))
+            .status()
+            .expect("sh");
+        assert!(status.success(), "--phase-hook failed at {phase}");
     }
-    let mut lat = Vec::new();
-    for w in workers {
-        lat.extend(w.await.unwrap());
-    }
-    lat
 }
 
-/// Orders arriving at `rate` per second, at most `concurrency` in flight.
-async fn open_loop<F, Fut>(n: usize, concurrency: usize, rate: f64, order: F) -> Vec<f64>
-where
-    F: Fn(usize, &'static str) -> Fut + Clone + Send + 'static,
-    Fut: std::future::Future<Output = f64> + Send + 'static,
-{
-    let permits = Arc::new(tokio::sync::Semaphore::new(concurrency));
-    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    let mut tasks = Vec::with_capacity(n);
-    for i in 0..n {
-        ticker.tick().await;
-        let permit = permits.clone().acquire_owned().await.unwrap();
-        let order = order.clone();
-        tasks.push(tokio::spawn(async move {
-            let ms = order(i, "O").await;
-            drop(permit);
-            ms
-        }));
+fn acked(sim: &SimulatorHandle) -> usize {
+    sim.deliveries()
+        .iter()
+        .filter(|d| d.status == Some(200))
+        .count()
+}
+
+async fn wait_acked(sim: &SimulatorHandle, target: usize, since: Instant) {
+    loop {
+        let n = acked(sim);
+        if n >= target {
+            return;
+        }
+        assert!(
+            since.elapsed() < Duration::from_secs(180),
+            "callbacks stalled at {n} of {target}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let mut lat = Vec::with_capacity(n);
-    for t in tasks {
-        lat.push(t.await.unwrap());
+}
+
+async fn load(a: &Args, sim: &SimulatorHandle, service: &Service, base: &str) -> Report {
+    let pid = service.pid();
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(a.concurrency.max(a.burst))
+        .build()
+        .unwrap();
+    let order = order_fn(http, base);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let idle_rss = mem_mib(pid, "VmRSS:");
+    for i in 0..100 {
+        order(i, "W").await;
     }
-    lat
+    // Orders the burst's callbacks will pay.
+    let half = a.burst / 2;
+    for i in 0..half {
+        assert_eq!(order(i, "P").await.0, 200);
+    }
+
+    hook(a, "ordering", pid);
+    eprintln!(
+        "ordering: {} orders, concurrency {}, rate {:?}/s",
+        a.orders, a.concurrency, a.rate
+    );
+    let cpu0 = process_cpu(pid);
+    let t0 = Instant::now();
+    let results = match a.rate {
+        None => closed_loop(a.orders, a.concurrency, order.clone()).await,
+        Some(rate) => open_loop(a.orders, a.concurrency, rate, order.clone()).await,
+    };
+    let order_secs = t0.elapsed().as_secs_f64();
+    let order_cpu = process_cpu(pid) - cpu0;
+    assert!(
+        results.iter().all(|(s, _)| *s == 200),
+        "orders were shed (503): raise maxInFlight or lower --concurrency"
+    );
+    let mut latencies: Vec<f64> = results.into_iter().map(|(_, ms)| ms).collect();
+    latencies.sort_by(f64::total_cmp);
+    let rss_after_orders = mem_mib(pid, "VmRSS:");
+
+    hook(a, "paying", pid);
+    eprintln!(
+        "paying: {} callbacks, at most {} in flight",
+        a.orders, a.concurrency
+    );
+    let cpu1 = process_cpu(pid);
+    let t1 = Instant::now();
+    let mut done = 0;
+    for i in 0..a.orders {
+        sim.pay(&format!("BENCHO{i:08}")).unwrap();
+        // Keep the callbacks at the benchmark's concurrency, like the orders.
+        while i + 1 - done >= a.concurrency {
+            tokio::time::sleep(Duration::from_micros(500)).await;
+            done = acked(sim);
+        }
+    }
+    wait_acked(sim, a.orders, t1).await;
+    let pay_secs = t1.elapsed().as_secs_f64();
+    let callback_cpu = process_cpu(pid) - cpu1;
+    let rss_after_callbacks = mem_mib(pid, "VmRSS:");
+    let peak_before_burst = mem_mib(pid, "VmHWM:");
+
+    hook(a, "burst", pid);
+    eprintln!(
+        "burst: {} callers at once ({} orders, {} callbacks)",
+        a.burst,
+        a.burst - half,
+        half
+    );
+    let t2 = Instant::now();
+    let orders: Vec<_> = (0..a.burst - half)
+        .map(|i| tokio::spawn(order(i, "X")))
+        .collect();
+    for i in 0..half {
+        sim.pay(&format!("BENCHP{i:08}")).unwrap();
+    }
+    let mut statuses = Vec::new();
+    for o in orders {
+        statuses.push(o.await.unwrap().0);
+    }
+    wait_acked(sim, a.orders + half, t2).await;
+    hook(a, "end", pid);
+    let burst = Burst {
+        orders_ok: statuses.iter().filter(|s| **s == 200).count(),
+        orders_shed: statuses.iter().filter(|s| **s == 503).count(),
+        callbacks_acked: acked(sim) - a.orders,
+        peak_rss: mem_mib(pid, "VmHWM:"),
+    };
+    let n = a.orders as f64;
+    Report {
+        idle_rss,
+        orders_per_sec: n / order_secs,
+        latencies,
+        order_cpu,
+        callbacks_per_sec: n / pay_secs,
+        callback_cpu,
+        rss_after_orders,
+        rss_after_callbacks,
+        peak_before_burst,
+        burst,
+    }
 }

@@ -30,7 +30,8 @@ NICE="${PACKAGE_NICE:-10}"
 DIST="$ROOT/dist"
 STAGE="$DIST/scf"
 ZIP="$DIST/pay-common-scf.zip"
-BIN="$CARGO_TARGET_DIR/$TRIPLE/release/pay-common"
+# Profile `dist` (Cargo.toml): release plus thin LTO, stripped; smaller than `--release`.
+BIN="$CARGO_TARGET_DIR/$TRIPLE/dist/pay-common"
 
 t0=$(date +%s)
 step() { printf '\n==> [package %3ss] %s\n' "$(( $(date +%s) - t0 ))" "$*"; }
@@ -72,9 +73,9 @@ if command -v rustup >/dev/null 2>&1; then
 fi
 
 # --- build -------------------------------------------------------------------
-step "building pay-common for $TRIPLE, glibc $GLIBC (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
+step "building pay-common (profile dist) for $TRIPLE, glibc $GLIBC (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
 tb=$(date +%s)
-nice -n "$NICE" cargo zigbuild --release --locked --bin pay-common --target "$TRIPLE.$GLIBC"
+nice -n "$NICE" cargo zigbuild --profile dist --locked --bin pay-common --target "$TRIPLE.$GLIBC"
 BUILD_SECS=$(( $(date +%s) - tb ))
 [ -x "$BIN" ] || die "build finished but $BIN is missing"
 echo "build took ${BUILD_SECS}s"
