@@ -55,7 +55,10 @@ async fn wait_healthy(http: &reqwest::Client, base: &str) {
         {
             return;
         }
-        assert!(Instant::now() < deadline, "service did not come up with its ledger");
+        assert!(
+            Instant::now() < deadline,
+            "service did not come up with its ledger"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

@@ -5,8 +5,8 @@
 use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use pay_common::wechatpay::x509;
 use pay_common::wechatpay::keys::{MerchantKey, PublicKey};
+use pay_common::wechatpay::x509;
 
 use super::procfs::best_of;
 
