@@ -49,6 +49,16 @@ impl<'a> Input<'a> {
         }
     }
 
+    /// A listing's optional `limit`: `default` when absent, else an integer from 1 to `max`.
+    pub fn list_limit(&self, default: i64, max: i64) -> Result<i64, FieldError> {
+        match self.get("limit") {
+            None => Ok(default),
+            Some(v) => v.as_i64().filter(|n| (1..=max).contains(n)).ok_or_else(|| {
+                FieldError::new("limit", format!("must be an integer from 1 to {max}"))
+            }),
+        }
+    }
+
     /// An optional object or array, passed through as JSON.
     pub fn opt_json(&self, path: &str) -> Result<Option<&'a Value>, FieldError> {
         match self.get(path) {

@@ -314,15 +314,7 @@ impl PayoutFilter {
                 FieldError::new("state", "must be ACTIVE, EXHAUSTED, REVOKED or EXPIRED")
             })?),
         };
-        let limit = match input.get("limit") {
-            None => LIST_DEFAULT,
-            Some(v) => v
-                .as_i64()
-                .filter(|n| (1..=LIST_MAX).contains(n))
-                .ok_or_else(|| {
-                    FieldError::new("limit", format!("must be an integer from 1 to {LIST_MAX}"))
-                })?,
-        };
+        let limit = input.list_limit(LIST_DEFAULT, LIST_MAX)?;
         Ok(Self {
             openid: input.opt_str("openid", 128)?.map(str::to_string),
             state,

@@ -45,15 +45,7 @@ impl Payments {
                     FieldError::new("kind", "must be payment, refund or transfer")
                 })?),
             };
-        let limit = match input.get("limit") {
-            None => LIST_DEFAULT,
-            Some(v) => v
-                .as_i64()
-                .filter(|n| (1..=LIST_MAX).contains(n))
-                .ok_or_else(|| {
-                    FieldError::new("limit", format!("must be an integer from 1 to {LIST_MAX}"))
-                })?,
-        };
+        let limit = input.list_limit(LIST_DEFAULT, LIST_MAX)?;
         let filter = UnmatchedFilter { state, kind, limit };
         let records = self.book.unmatched(&filter).await?;
         Ok(json!({ "records": records }))

@@ -10,6 +10,33 @@ use crate::pay::service::{OrderView, RefundRecord};
 use crate::wechatpay::model::Refund;
 
 impl Ledger {
+    /// A RESERVED refund row, inside the caller's transaction (an order's reservation, or the
+    /// resolution of unmatched money); `false` if the number is taken.
+    pub(super) async fn insert_reserved_refund(
+        &self,
+        db: &mut sqlx::AnyConnection,
+        r: &RefundRecord,
+        reason: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let now = self.now();
+        let inserted = sqlx::query(&self.insert_ignore(
+            "pay_refunds (out_refund_no, out_trade_no, transaction_id, amount, order_total, \
+             state, reason, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'RESERVED', ?, ?, ?)",
+        ))
+        .bind(r.out_refund_no.clone())
+        .bind(r.out_trade_no.clone())
+        .bind(r.transaction_id.clone())
+        .bind(r.amount)
+        .bind(r.order_total)
+        .bind(reason.map(str::to_string))
+        .bind(now)
+        .bind(now)
+        .execute(&mut *db)
+        .await?
+        .rows_affected();
+        Ok(inserted == 1)
+    }
+
     /// The guarded reservation and the refund row, in one transaction; `false` if the totals
     /// moved or the refund number was taken meanwhile (nothing is changed then).
     pub(super) async fn try_reserve(
@@ -34,22 +61,7 @@ impl Ledger {
         if reserved == 0 {
             return Ok(false);
         }
-        let inserted = sqlx::query(&self.insert_ignore(
-            "pay_refunds (out_refund_no, out_trade_no, transaction_id, amount, order_total, \
-             state, reason, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'RESERVED', ?, ?, ?)",
-        ))
-        .bind(r.out_refund_no.clone())
-        .bind(r.out_trade_no.clone())
-        .bind(r.transaction_id.clone())
-        .bind(r.amount)
-        .bind(r.order_total)
-        .bind(reason.map(str::to_string))
-        .bind(now)
-        .bind(now)
-        .execute(&mut *db)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
+        if !self.insert_reserved_refund(&mut db, r, reason).await? {
             return Ok(false);
         }
         db.commit().await?;

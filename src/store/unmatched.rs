@@ -10,7 +10,6 @@ use sqlx::AnyConnection;
 use super::rows::{int, opt_int, req_text, text};
 use super::{Ledger, StoreError, random_id};
 use crate::pay::port::{Sighting, Written};
-use crate::pay::service::RefundRecord;
 use crate::pay::states::{UnmatchedKind, UnmatchedReason, UnmatchedState};
 use crate::pay::unmatched::{
     UnmatchedDraft, UnmatchedFilter, UnmatchedRecord, UnmatchedResolution, UnmatchedStep,
@@ -180,7 +179,7 @@ impl Ledger {
         }
         if let Some(refund) = &r.refund
             && !self
-                .insert_unmatched_refund(&mut db, refund, r.note.as_deref())
+                .insert_reserved_refund(&mut db, refund, r.note.as_deref())
                 .await?
         {
             db.rollback().await?;
@@ -192,33 +191,6 @@ impl Ledger {
             .await?;
         db.commit().await?;
         Ok(Written::Changed(rec))
-    }
-
-    /// The refund row of a resolution (RESERVED, no order reservation behind it); `false` if
-    /// the number is taken.
-    async fn insert_unmatched_refund(
-        &self,
-        db: &mut AnyConnection,
-        r: &RefundRecord,
-        reason: Option<&str>,
-    ) -> Result<bool, StoreError> {
-        let now = self.now();
-        let inserted = sqlx::query(&self.insert_ignore(
-            "pay_refunds (out_refund_no, out_trade_no, transaction_id, amount, order_total, \
-             state, reason, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'RESERVED', ?, ?, ?)",
-        ))
-        .bind(r.out_refund_no.clone())
-        .bind(r.out_trade_no.clone())
-        .bind(r.transaction_id.clone())
-        .bind(r.amount)
-        .bind(r.order_total)
-        .bind(reason.map(str::to_string))
-        .bind(now)
-        .bind(now)
-        .execute(&mut *db)
-        .await?
-        .rows_affected();
-        Ok(inserted == 1)
     }
 
     /// REFUNDING → `step.to` with `step.event`, inside the caller's transaction (a refund's
