@@ -8,7 +8,7 @@ use aws_lc_rs::rsa::{
     PrivateDecryptingKey, PublicEncryptingKey,
 };
 use aws_lc_rs::signature::{
-    KeyPair, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, RsaKeyPair, UnparsedPublicKey,
+    KeyPair, ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, RsaKeyPair,
 };
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -182,6 +182,9 @@ impl MerchantKey {
 #[derive(Clone)]
 pub struct PublicKey {
     spki: Vec<u8>,
+    /// Parsed once (with its Montgomery constants), not on every verification: shared by
+    /// clones, since aws-lc keeps it immutable.
+    verifier: std::sync::Arc<ParsedPublicKey>,
 }
 
 impl fmt::Debug for PublicKey {
@@ -217,7 +220,13 @@ impl PublicKey {
         if key.key_size_bits() < 2048 {
             return Err(KeyError("RSA key shorter than 2048 bits".into()));
         }
-        Ok(Self { spki })
+        let pkcs1 = x509::rsa_pkcs1_from_spki(&spki).map_err(|e| KeyError(e.to_string()))?;
+        let verifier = ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, pkcs1)
+            .map_err(|_| KeyError("not an RSA public key".into()))?;
+        Ok(Self {
+            spki,
+            verifier: std::sync::Arc::new(verifier),
+        })
     }
 
     /// The SPKI DER bytes.
@@ -235,12 +244,7 @@ impl PublicKey {
         let Ok(signature) = B64.decode(signature_b64.trim()) else {
             return false;
         };
-        let Ok(pkcs1) = x509::rsa_pkcs1_from_spki(&self.spki) else {
-            return false;
-        };
-        UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, pkcs1)
-            .verify(message, &signature)
-            .is_ok()
+        self.verifier.verify_sig(message, &signature).is_ok()
     }
 
     /// Encrypts a sensitive field with RSA-OAEP (SHA-1, MGF1-SHA-1), Base64.
