@@ -256,7 +256,7 @@ impl Payments {
                     "callback matches nothing in the ledger; recorded as unmatched money before answering SUCCESS"
                 )
             }
-            NoticeOutcome::Applied => tracing::info!(?kind, "callback applied"),
+            NoticeOutcome::Applied => tracing::debug!(?kind, "callback applied"),
             NoticeOutcome::Duplicate => tracing::debug!(?kind, "duplicate callback ignored"),
         }
         Ok(outcome)
