@@ -72,6 +72,7 @@ conformance!(
     concurrency::a_hundred_identical_pay_notices_make_one_paid_and_one_event,
     concurrency::twenty_concurrent_refunds_never_exceed_the_paid_total,
     concurrency::migrations_are_idempotent_when_instances_start_together,
+    concurrency::payments_abandoned_at_any_point_are_all_or_nothing,
     reconcile::reconciliation_pays_closes_and_settles_what_callbacks_missed,
     reconcile::two_reconcilers_never_process_the_same_row_twice,
     reconcile::the_background_reconciler_runs_until_shutdown,

@@ -180,9 +180,13 @@ pub trait LedgerStore: Send + Sync {
         transaction_id: &str,
     ) -> Result<Option<OrderView>, ServiceError>;
     /// Records the sighting and applies `step` if the order is still pending, with its event.
+    /// `order` is the order as read when `step` was decided; the changed view is `order` with
+    /// the step applied (the write's state guard admits only a still-pending order, whose other
+    /// fields cannot have moved), so the store need not read it again.
     async fn record_payment(
         &self,
         seen: Sighting<'_>,
+        order: &OrderView,
         tx: &Transaction,
         step: &PayStep,
     ) -> Result<Written<OrderView>, ServiceError>;

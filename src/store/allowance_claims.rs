@@ -47,7 +47,7 @@ impl Ledger {
         &self,
         out_bill_no: &str,
     ) -> Result<Option<ClaimLink>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.conn().await?;
         self.load_claim(&mut conn, out_bill_no).await
     }
 
@@ -120,7 +120,7 @@ impl Ledger {
     /// The bill number exists: what is stored under it, for `pay` to decide.
     async fn repeat(
         &self,
-        mut db: sqlx::Transaction<'static, sqlx::Any>,
+        mut db: super::Tx,
         _allowance_id: &str,
         d: &TransferDraft,
     ) -> Result<ClaimAdmission, StoreError> {

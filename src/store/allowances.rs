@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use sqlx::AnyConnection;
 
-use super::error::retrying;
+use super::error::to_completion;
 use super::rows::{int, opt_int, req_text, text};
 use super::{Ledger, StoreError};
 use crate::pay::allowance::*;
@@ -81,7 +81,7 @@ impl Ledger {
 
     /// One allowance by id.
     pub async fn find_allowance(&self, id: &str) -> Result<Option<Allowance>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.conn().await?;
         self.load_allowance(&mut conn, "id", id).await
     }
 
@@ -145,7 +145,7 @@ impl Ledger {
             q = q.bind(f.now);
         }
         let limit = if f.limit > 0 { f.limit } else { 100 };
-        let rows = q.bind(limit).fetch_all(&self.pool).await?;
+        let rows = q.bind(limit).fetch_all(&mut *self.conn().await?).await?;
         rows.iter().map(allowance).collect()
     }
 
@@ -161,7 +161,7 @@ impl Ledger {
         let row = sqlx::query(&self.sql(&sql))
             .bind(openid.to_string())
             .bind(now)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await?;
         row.as_ref().map(allowance).transpose()
     }
@@ -188,18 +188,22 @@ impl Ledger {
     }
 }
 
+/// Every call runs to completion on a task of its own ([`to_completion!`]).
 #[async_trait]
 impl AllowanceStore for Ledger {
     async fn grant(&self, d: &GrantDraft) -> Result<Granted, ServiceError> {
-        Ok(retrying!(Ledger::insert_grant(self, d))?)
+        let d = d.clone();
+        to_completion!(self, |l| Ledger::insert_grant(&l, &d))
     }
 
     async fn allowance(&self, id: &str) -> Result<Option<Allowance>, ServiceError> {
-        Ok(Ledger::find_allowance(self, id).await?)
+        let id = id.to_string();
+        to_completion!(self, |l| Ledger::find_allowance(&l, &id))
     }
 
     async fn allowances(&self, f: &AllowanceFilter) -> Result<Vec<Allowance>, ServiceError> {
-        Ok(Ledger::list_allowances(self, f).await?)
+        let f = f.clone();
+        to_completion!(self, |l| Ledger::list_allowances(&l, &f))
     }
 
     async fn claimable(
@@ -207,11 +211,13 @@ impl AllowanceStore for Ledger {
         openid: &OpenId,
         now: i64,
     ) -> Result<Option<Allowance>, ServiceError> {
-        Ok(Ledger::first_claimable(self, openid, now).await?)
+        let openid = openid.clone();
+        to_completion!(self, |l| Ledger::first_claimable(&l, &openid, now))
     }
 
     async fn claim_of(&self, no: &OutBillNo) -> Result<Option<ClaimLink>, ServiceError> {
-        Ok(Ledger::find_claim(self, no.as_str()).await?)
+        let no = no.as_str().to_string();
+        to_completion!(self, |l| Ledger::find_claim(&l, &no))
     }
 
     async fn claim(
@@ -219,10 +225,12 @@ impl AllowanceStore for Ledger {
         allowance_id: &str,
         d: &TransferDraft,
     ) -> Result<ClaimAdmission, ServiceError> {
-        Ok(retrying!(Ledger::spend(self, allowance_id, d))?)
+        let (id, d) = (allowance_id.to_string(), d.clone());
+        to_completion!(self, |l| Ledger::spend(&l, &id, &d))
     }
 
     async fn revoke(&self, id: &str) -> Result<Option<Allowance>, ServiceError> {
-        Ok(retrying!(Ledger::revoke_allowance(self, id))?)
+        let id = id.to_string();
+        to_completion!(self, |l| Ledger::revoke_allowance(&l, &id))
     }
 }

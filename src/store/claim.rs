@@ -40,15 +40,18 @@ impl Ledger {
             for p in c.params {
                 q = q.bind(*p);
             }
-            q.bind(c.now).bind(c.limit).execute(&self.pool).await?;
+            q.bind(c.now)
+                .bind(c.limit)
+                .execute(&mut *self.conn().await?)
+                .await?;
             let keys =
                 sqlx::query_scalar(&format!("SELECT {key} FROM {table} WHERE claimed_by = ?"))
                     .bind(token.clone())
-                    .fetch_all(&self.pool)
+                    .fetch_all(&mut *self.conn().await?)
                     .await?;
             return Ok((token, keys));
         }
-        let mut db = self.pool.begin().await?;
+        let mut db = self.begin().await?;
         let select = format!(
             "SELECT {key} FROM {table} WHERE ({cond}) AND {free} \
              ORDER BY created_at LIMIT ? FOR UPDATE SKIP LOCKED"
@@ -138,7 +141,7 @@ impl Ledger {
         for k in keys {
             q = q.bind(k.clone());
         }
-        q.execute(&self.pool).await?;
+        q.execute(&mut *self.conn().await?).await?;
         Ok(())
     }
 }

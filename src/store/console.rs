@@ -83,7 +83,7 @@ impl Ledger {
         );
         let rows = sqlx::query(&self.sql(&sql))
             .bind(limit.clamp(1, 1000))
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.conn().await?)
             .await?;
         rows.iter().map(|r| to_json(r, columns)).collect()
     }

@@ -135,6 +135,28 @@ macro_rules! retrying {
 }
 pub(crate) use retrying;
 
+/// Runs a ledger call (retried as [`retrying!`] does) on a task of its own and waits for it:
+/// a caller that gives up (a Mini Program that hung up, hyper dropping the request, a
+/// callback's deadline) stops waiting, never the call. A statement or transaction cut off
+/// half-way is where sqlx leaves a connection inside an open transaction (its writes lost with
+/// it) or its MySQL protocol state out of step (the connection hangs), so no ledger call is
+/// ever cut off; what it writes is all-or-nothing and a retry finds it. `$ledger` is cloned
+/// into the task as `$l`; the call may use only owned values moved in.
+macro_rules! to_completion {
+    ($ledger:expr, |$l:ident| $call:expr) => {{
+        let $l = $ledger.clone();
+        match tokio::spawn(async move { $crate::store::error::retrying!($call) }).await {
+            Ok(result) => Ok(result?),
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            // Only at runtime shutdown.
+            Err(_) => Err($crate::pay::service::ServiceError::from(
+                $crate::store::StoreError::Database(sqlx::Error::PoolClosed),
+            )),
+        }
+    }};
+}
+pub(crate) use to_completion;
+
 #[cfg(test)]
 mod tests {
     use super::*;

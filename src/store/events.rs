@@ -82,7 +82,7 @@ impl Ledger {
             .bind(ty.clone())
             .bind(ty)
             .bind(limit)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.conn().await?)
             .await?;
         rows.iter().map(event_view).collect()
     }
@@ -94,7 +94,7 @@ impl Ledger {
              next_attempt_at FROM pay_events WHERE claimed_by = ? ORDER BY seq",
         ))
         .bind(token.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.iter().map(event_view).collect()
     }
@@ -107,7 +107,7 @@ impl Ledger {
         ))
         .bind(now)
         .bind(id.to_string())
-        .execute(&self.pool)
+        .execute(&mut *self.conn().await?)
         .await?;
         Ok(())
     }
@@ -126,7 +126,7 @@ impl Ledger {
         .bind(error.chars().take(500).collect::<String>())
         .bind(next_attempt_at)
         .bind(id.to_string())
-        .execute(&self.pool)
+        .execute(&mut *self.conn().await?)
         .await?;
         Ok(())
     }

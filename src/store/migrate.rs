@@ -3,7 +3,7 @@
 //! PostgreSQL and MySQL take a named lock for the run, SQLite takes its write lock; every
 //! statement is `IF NOT EXISTS` and the version insert ignores duplicates.
 
-use sqlx::{Any, Executor, pool::PoolConnection};
+use sqlx::{AnyConnection, Executor};
 
 use super::{Backend, Ledger, StoreError};
 
@@ -51,7 +51,7 @@ pub(super) async fn run(ledger: &Ledger) -> Result<(), StoreError> {
         Backend::Postgres => POSTGRES,
         Backend::MySql => MYSQL,
     };
-    let mut conn = ledger.pool.acquire().await?;
+    let mut conn = ledger.conn().await?;
     lock(ledger.backend, &mut conn).await?;
     let result = apply(ledger, &mut conn, migrations).await;
     let unlocked = unlock(ledger.backend, &mut conn).await;
@@ -61,7 +61,7 @@ pub(super) async fn run(ledger: &Ledger) -> Result<(), StoreError> {
 
 async fn apply(
     ledger: &Ledger,
-    conn: &mut PoolConnection<Any>,
+    conn: &mut AnyConnection,
     migrations: Migrations,
 ) -> Result<(), StoreError> {
     conn.execute(
@@ -70,7 +70,7 @@ async fn apply(
     )
     .await?;
     let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM pay_common_migrations")
-        .fetch_all(&mut **conn)
+        .fetch_all(&mut *conn)
         .await?;
     for &(version, sql) in migrations {
         if applied.contains(&version) {
@@ -89,7 +89,7 @@ async fn apply(
         sqlx::query(&ledger.sql(insert))
             .bind(version)
             .bind(ledger.now())
-            .execute(&mut **conn)
+            .execute(&mut *conn)
             .await
             .map_err(fail)?;
         tracing::info!(version, "applied ledger migration");
@@ -105,19 +105,19 @@ fn statements(sql: &str) -> impl Iterator<Item = &str> {
     })
 }
 
-async fn lock(backend: Backend, conn: &mut PoolConnection<Any>) -> Result<(), StoreError> {
+async fn lock(backend: Backend, conn: &mut AnyConnection) -> Result<(), StoreError> {
     match backend {
         Backend::Postgres => {
             // Wrapped: the any driver cannot describe a `void` column.
             sqlx::query("SELECT 1 FROM (SELECT pg_advisory_lock($1)) AS l")
                 .bind(LOCK_KEY)
-                .execute(&mut **conn)
+                .execute(&mut *conn)
                 .await?;
         }
         Backend::MySql => {
             sqlx::query("SELECT GET_LOCK(?, 60)")
                 .bind(LOCK_KEY.to_string())
-                .execute(&mut **conn)
+                .execute(&mut *conn)
                 .await?;
         }
         // Two processes creating the same tables: `IF NOT EXISTS` plus SQLite's own write
@@ -127,18 +127,18 @@ async fn lock(backend: Backend, conn: &mut PoolConnection<Any>) -> Result<(), St
     Ok(())
 }
 
-async fn unlock(backend: Backend, conn: &mut PoolConnection<Any>) -> Result<(), StoreError> {
+async fn unlock(backend: Backend, conn: &mut AnyConnection) -> Result<(), StoreError> {
     match backend {
         Backend::Postgres => {
             sqlx::query("SELECT 1 FROM (SELECT pg_advisory_unlock($1)) AS l")
                 .bind(LOCK_KEY)
-                .execute(&mut **conn)
+                .execute(&mut *conn)
                 .await?;
         }
         Backend::MySql => {
             sqlx::query("SELECT RELEASE_LOCK(?)")
                 .bind(LOCK_KEY.to_string())
-                .execute(&mut **conn)
+                .execute(&mut *conn)
                 .await?;
         }
         Backend::Sqlite => {}

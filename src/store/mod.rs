@@ -30,7 +30,8 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use sqlx::any::install_default_drivers;
-use sqlx::{Any, AnyPool, Transaction};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Database, TransactionManager};
 
 pub use dispatch::{DispatchSummary, EventDispatcher};
 pub use error::{STORE_UNAVAILABLE, StoreError};
@@ -70,10 +71,18 @@ pub fn system_clock() -> Clock {
     Arc::new(crate::wechatpay::clock::SystemClock)
 }
 
+/// SQLite's one connection, held by the ledger between use cases (see [`Ledger::conn`]).
+type Held = Arc<tokio::sync::Mutex<Option<AnyConnection>>>;
+
 /// The order ledger: a cheap-to-clone handle on a connection pool.
 #[derive(Clone)]
 pub struct Ledger {
     pool: AnyPool,
+    /// SQLite only: the one connection, taken out of the pool once and kept. sqlx's pool pings
+    /// every connection it gets back (a round trip to SQLite's worker thread) and wakes the
+    /// next waiter through a spawned task; with one connection that cost a third of a
+    /// callback's ledger time and bought nothing.
+    held: Option<Held>,
     backend: Backend,
     clock: Clock,
     /// Whether the ledger is usable now (see `open`).
@@ -99,6 +108,7 @@ impl Ledger {
         let pool = open::pool_options(backend).connect(url).await?;
         let ledger = Self {
             pool,
+            held: held_for(backend),
             backend,
             clock: system_clock(),
             health: open::StoreHealth::ready(),
@@ -118,9 +128,36 @@ impl Ledger {
         self.backend
     }
 
-    /// Closes the pool (waits for connections to be returned).
+    /// Closes the held connection and the pool (waits for connections to be returned).
     pub async fn close(&self) {
+        self.drop_held().await;
         self.pool.close().await;
+    }
+
+    /// Closes SQLite's held connection (if open); the next use case opens a new one.
+    pub(super) async fn drop_held(&self) {
+        if let Some(held) = &self.held
+            && let Some(conn) = held.lock().await.take()
+        {
+            let _ = sqlx::Connection::close(conn).await;
+        }
+    }
+
+    /// The connection for one use case: SQLite's held connection (locked until the `Conn` is
+    /// dropped; opened on first use), or one from the pool. Waits at most
+    /// [`open::ACQUIRE_TIMEOUT`], like the pool.
+    pub(super) async fn conn(&self) -> Result<Conn, StoreError> {
+        let Some(held) = &self.held else {
+            return Ok(Conn::Pooled(self.pool.acquire().await?));
+        };
+        let mut guard = tokio::time::timeout(open::ACQUIRE_TIMEOUT, held.clone().lock_owned())
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)?;
+        if guard.is_none() {
+            // The pool opens it (lazily, with the connection pragmas); detached, it is ours.
+            *guard = Some(self.pool.acquire().await?.detach());
+        }
+        Ok(Conn::Held(guard))
     }
 
     /// The ledger's clock (the application's one clock: `Parts::ledger` hands it on).
@@ -152,12 +189,116 @@ impl Ledger {
         self.sql(&q).into_owned()
     }
 
-    /// Starts a write transaction; on SQLite it takes the write lock up front.
-    async fn begin(&self) -> Result<Transaction<'static, Any>, StoreError> {
-        Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres | Backend::MySql => self.pool.begin().await?,
-        })
+    /// Starts a write transaction on a connection of its own; on SQLite it takes the write
+    /// lock up front.
+    ///
+    /// Abandoned while `BEGIN` is on its way (the caller gone, a deadline passed), the
+    /// connection is closed rather than reused: sqlx 0.8 counts a transaction only once the
+    /// server has answered, so its drop-time rollback does nothing there, and on PostgreSQL
+    /// and MySQL the pool took the connection back inside a transaction that no one would
+    /// commit; the next use case's writes were silently lost with it (the conformance case
+    /// `payments_abandoned_at_any_point_are_all_or_nothing` lost orders that way).
+    async fn begin(&self) -> Result<Tx, StoreError> {
+        let statement = match self.backend {
+            Backend::Sqlite => Some(Cow::Borrowed("BEGIN IMMEDIATE")),
+            Backend::Postgres | Backend::MySql => None,
+        };
+        let mut beginning = Beginning(Some(self.conn().await?));
+        let conn = beginning.0.as_mut().expect("set above");
+        let begun = <Any as Database>::TransactionManager::begin(conn, statement).await;
+        let conn = beginning.0.take().expect("set above");
+        begun?;
+        Ok(Tx { conn, open: true })
+    }
+}
+
+/// A connection whose `BEGIN` has not been answered yet; dropped in that state (the future
+/// abandoned), the connection is discarded.
+struct Beginning(Option<Conn>);
+
+impl Drop for Beginning {
+    fn drop(&mut self) {
+        match self.0.take() {
+            Some(Conn::Pooled(mut c)) => c.close_on_drop(),
+            Some(Conn::Held(mut held)) => drop(held.take()),
+            None => {}
+        }
+    }
+}
+
+/// An empty holder for SQLite's one connection; `None` for the pooled backends.
+fn held_for(backend: Backend) -> Option<Held> {
+    (backend == Backend::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(None)))
+}
+
+/// One use case's connection (see [`Ledger::conn`]); derefs to the connection.
+pub(super) enum Conn {
+    /// From the pool (PostgreSQL, MySQL), returned when dropped.
+    Pooled(PoolConnection<Any>),
+    /// SQLite's held connection, locked for this use case.
+    Held(tokio::sync::OwnedMutexGuard<Option<AnyConnection>>),
+}
+
+impl std::ops::Deref for Conn {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        match self {
+            Conn::Pooled(c) => c,
+            Conn::Held(g) => g.as_ref().expect("Ledger::conn fills the held connection"),
+        }
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match self {
+            Conn::Pooled(c) => c,
+            Conn::Held(g) => g.as_mut().expect("Ledger::conn fills the held connection"),
+        }
+    }
+}
+
+/// A transaction on a connection of its own: like sqlx's `Transaction`, but over a [`Conn`].
+/// Dropped without `commit`, it rolls back (queued, run before the connection's next use).
+pub(super) struct Tx {
+    conn: Conn,
+    open: bool,
+}
+
+impl Tx {
+    /// Commits.
+    pub(super) async fn commit(mut self) -> Result<(), sqlx::Error> {
+        <Any as Database>::TransactionManager::commit(&mut self.conn).await?;
+        self.open = false;
+        Ok(())
+    }
+
+    /// Rolls back now.
+    pub(super) async fn rollback(mut self) -> Result<(), sqlx::Error> {
+        <Any as Database>::TransactionManager::rollback(&mut self.conn).await?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl Drop for Tx {
+    fn drop(&mut self) {
+        if self.open {
+            <Any as Database>::TransactionManager::start_rollback(&mut self.conn);
+        }
+    }
+}
+
+impl std::ops::Deref for Tx {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.conn
     }
 }
 

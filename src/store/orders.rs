@@ -35,7 +35,7 @@ impl Ledger {
         .bind(now)
         .bind(now)
         .bind(d.expires_at)
-        .execute(&self.pool)
+        .execute(&mut *self.conn().await?)
         .await?
         .rows_affected();
         if inserted == 1 {
@@ -46,7 +46,7 @@ impl Ledger {
              prepay_created_at FROM pay_orders WHERE out_trade_no = ?",
         ))
         .bind(d.out_trade_no.to_string())
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *self.conn().await?)
         .await?;
         let state = req_text(&row, "state")?;
         Ok(Inserted::Existing(StoredOrder {
@@ -70,7 +70,7 @@ impl Ledger {
         .bind(p.created_at)
         .bind(self.now())
         .bind(no.to_string())
-        .execute(&self.pool)
+        .execute(&mut *self.conn().await?)
         .await?
         .rows_affected();
         Ok(n == 1)
@@ -98,9 +98,13 @@ impl Ledger {
 
     /// Records the sighting and persists `step` on a still-pending order, with its event, in
     /// one transaction.
+    /// `order` is the order as read when `step` was decided: the changed view is built from it
+    /// (the guarded update admits only a pending order, whose other columns do not change), not
+    /// read again.
     pub(super) async fn apply_payment(
         &self,
         seen: Sighting<'_>,
+        order: &OrderView,
         tx: &Transaction,
         step: &PayStep,
     ) -> Result<Written<OrderView>, StoreError> {
@@ -111,20 +115,30 @@ impl Ledger {
         {
             return Ok(Written::Replay);
         }
+        let now = self.now();
+        let mut view = order.clone();
         let changed = match step {
             PayStep::Nothing => false,
-            PayStep::UserPaying => self.mark_userpaying(&mut db, &tx.out_trade_no).await?,
-            PayStep::Pay => self.settle(&mut db, tx, OrderState::Paid, None).await?,
-            PayStep::Mismatch(why) => {
-                let held = OrderState::AmountMismatch;
-                self.settle(&mut db, tx, held, Some(why)).await?
+            PayStep::UserPaying => {
+                view.state = OrderState::Userpaying;
+                self.mark_userpaying(&mut db, &tx.out_trade_no, now).await?
+            }
+            PayStep::Pay | PayStep::Mismatch(_) => {
+                let (state, why) = match step {
+                    PayStep::Mismatch(why) => (OrderState::AmountMismatch, Some(why.as_str())),
+                    _ => (OrderState::Paid, None),
+                };
+                let paid_at = paid_at(tx, now);
+                view.state = state;
+                view.transaction_id = tx.transaction_id.clone();
+                view.paid_at = Some(paid_at);
+                self.settle(&mut db, tx, state, why, paid_at, now).await?
             }
         };
         if !changed {
             db.commit().await?;
             return Ok(Written::Unchanged);
         }
-        let view = self.load_order(&mut db, &tx.out_trade_no).await?;
         match step {
             PayStep::Pay => {
                 self.insert_event(&mut db, "order.paid", json!(view))
@@ -142,12 +156,17 @@ impl Ledger {
     }
 
     /// NOTPAY → USERPAYING; `true` if it changed.
-    async fn mark_userpaying(&self, db: &mut AnyConnection, no: &str) -> Result<bool, StoreError> {
+    async fn mark_userpaying(
+        &self,
+        db: &mut AnyConnection,
+        no: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
         let n = sqlx::query(&self.sql(
             "UPDATE pay_orders SET state = 'USERPAYING', updated_at = ? \
              WHERE out_trade_no = ? AND state = 'NOTPAY'",
         ))
-        .bind(self.now())
+        .bind(now)
         .bind(no.to_string())
         .execute(&mut *db)
         .await?
@@ -162,8 +181,9 @@ impl Ledger {
         tx: &Transaction,
         state: OrderState,
         mismatch: Option<&str>,
+        paid_at: i64,
+        now: i64,
     ) -> Result<bool, StoreError> {
-        let now = self.now();
         let n = sqlx::query(&self.sql(
             "UPDATE pay_orders SET state = ?, mismatch = ?, transaction_id = ?, paid_at = ?, \
              updated_at = ? WHERE out_trade_no = ? AND state IN ('NOTPAY', 'USERPAYING')",
@@ -171,7 +191,7 @@ impl Ledger {
         .bind(state.as_str())
         .bind(mismatch.map(str::to_string))
         .bind(tx.transaction_id.clone())
-        .bind(paid_at(tx, now))
+        .bind(paid_at)
         .bind(now)
         .bind(tx.out_trade_no.clone())
         .execute(&mut *db)

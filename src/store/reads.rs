@@ -14,7 +14,7 @@ impl Ledger {
         &self,
         no: &str,
     ) -> Result<Option<OrderView>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.conn().await?;
         let Some(mut view) = self.load_order_opt(&mut conn, no).await? else {
             return Ok(None);
         };
@@ -37,7 +37,7 @@ impl Ledger {
             &self.sql("SELECT out_trade_no FROM pay_orders WHERE transaction_id = ?"),
         )
         .bind(transaction_id.to_string())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.conn().await?)
         .await?;
         match no {
             Some(no) => self.order_with_refunds(&no).await,
@@ -74,7 +74,7 @@ impl Ledger {
             "SELECT {REFUND_COLUMNS} FROM pay_refunds WHERE out_refund_no = ?"
         )))
         .bind(no.to_string())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.conn().await?)
         .await?;
         row.as_ref().map(refund_record).transpose()
     }

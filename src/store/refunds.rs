@@ -77,7 +77,7 @@ impl Ledger {
         .bind(r.refund_id.clone())
         .bind(self.now())
         .bind(r.out_refund_no.clone())
-        .execute(&self.pool)
+        .execute(&mut *self.conn().await?)
         .await?
         .rows_affected();
         Ok(n == 1)

@@ -1,11 +1,12 @@
 //! The storage port ([`LedgerStore`]) on the SQL ledger: each method calls the matching guarded
-//! write or read, retries it on deadlocks and busy locks, and turns [`super::StoreError`] into
-//! [`ServiceError`]. Nothing here decides; `pay::book` does.
+//! write or read, retries it on deadlocks and busy locks, runs it to completion whatever the
+//! caller does, and turns [`super::StoreError`] into [`ServiceError`]. Nothing here decides;
+//! `pay::book` does.
 
 use async_trait::async_trait;
 
 use super::Ledger;
-use super::error::retrying;
+use super::error::to_completion;
 use crate::pay::port::*;
 use crate::pay::service::{
     OrderDraft, OrderView, Prepay, RefundRecord, ServiceError, TransferDraft, TransferState,
@@ -16,6 +17,31 @@ use crate::pay::unmatched::{
 };
 use crate::wechatpay::model::{Refund, Transaction};
 
+/// A [`Sighting`] with owned strings, to move into [`to_completion!`]'s task.
+pub(super) struct Seen {
+    notification_id: Option<String>,
+    event_type: String,
+}
+
+impl From<Sighting<'_>> for Seen {
+    fn from(s: Sighting<'_>) -> Self {
+        Self {
+            notification_id: s.notification_id.map(str::to_string),
+            event_type: s.event_type.to_string(),
+        }
+    }
+}
+
+impl Seen {
+    pub(super) fn get(&self) -> Sighting<'_> {
+        Sighting {
+            notification_id: self.notification_id.as_deref(),
+            event_type: &self.event_type,
+        }
+    }
+}
+
+/// Every call runs to completion on a task of its own ([`to_completion!`]).
 #[async_trait]
 impl LedgerStore for Ledger {
     fn is_ready(&self) -> bool {
@@ -23,36 +49,50 @@ impl LedgerStore for Ledger {
     }
 
     async fn insert_order(&self, d: &OrderDraft) -> Result<Inserted<StoredOrder>, ServiceError> {
-        Ok(retrying!(Ledger::insert_order(self, d))?)
+        let d = d.clone();
+        to_completion!(self, |l| Ledger::insert_order(&l, &d))
     }
 
     async fn store_prepay(&self, no: &str, p: &Prepay) -> Result<bool, ServiceError> {
-        Ok(retrying!(Ledger::store_prepay(self, no, p))?)
+        let (no, p) = (no.to_string(), p.clone());
+        to_completion!(self, |l| Ledger::store_prepay(&l, &no, &p))
     }
 
     async fn find_order(&self, no: &str) -> Result<Option<OrderView>, ServiceError> {
-        Ok(retrying!(Ledger::order_with_refunds(self, no))?)
+        let no = no.to_string();
+        to_completion!(self, |l| Ledger::order_with_refunds(&l, &no))
     }
 
     async fn find_order_by_transaction(&self, id: &str) -> Result<Option<OrderView>, ServiceError> {
-        Ok(retrying!(Ledger::order_by_transaction(self, id))?)
+        let id = id.to_string();
+        to_completion!(self, |l| Ledger::order_by_transaction(&l, &id))
     }
 
     async fn record_payment(
         &self,
         seen: Sighting<'_>,
+        order: &OrderView,
         tx: &Transaction,
         step: &PayStep,
     ) -> Result<Written<OrderView>, ServiceError> {
-        Ok(retrying!(Ledger::apply_payment(self, seen, tx, step))?)
+        let (seen, order, tx, step) = (Seen::from(seen), order.clone(), tx.clone(), step.clone());
+        to_completion!(self, |l| Ledger::apply_payment(
+            &l,
+            seen.get(),
+            &order,
+            &tx,
+            &step
+        ))
     }
 
     async fn close_order(&self, no: &str) -> Result<Written<OrderView>, ServiceError> {
-        Ok(retrying!(Ledger::close_pending(self, no))?)
+        let no = no.to_string();
+        to_completion!(self, |l| Ledger::close_pending(&l, &no))
     }
 
     async fn find_refund(&self, no: &str) -> Result<Option<RefundRecord>, ServiceError> {
-        Ok(retrying!(Ledger::refund_by_no(self, no))?)
+        let no = no.to_string();
+        to_completion!(self, |l| Ledger::refund_by_no(&l, &no))
     }
 
     async fn reserve_refund(
@@ -60,11 +100,13 @@ impl LedgerStore for Ledger {
         r: &RefundRecord,
         reason: Option<&str>,
     ) -> Result<bool, ServiceError> {
-        Ok(retrying!(Ledger::try_reserve(self, r, reason))?)
+        let (r, reason) = (r.clone(), reason.map(str::to_string));
+        to_completion!(self, |l| Ledger::try_reserve(&l, &r, reason.as_deref()))
     }
 
     async fn mark_refund_accepted(&self, r: &Refund) -> Result<bool, ServiceError> {
-        Ok(retrying!(Ledger::accept_refund(self, r))?)
+        let r = r.clone();
+        to_completion!(self, |l| Ledger::accept_refund(&l, &r))
     }
 
     async fn reject_refund(
@@ -73,7 +115,8 @@ impl LedgerStore for Ledger {
         _reason: &str,
         r: &RefundRejection,
     ) -> Result<Written<RefundRecord>, ServiceError> {
-        Ok(retrying!(Ledger::reject_refund(self, no, r))?)
+        let (no, r) = (no.to_string(), r.clone());
+        to_completion!(self, |l| Ledger::reject_refund(&l, &no, &r))
     }
 
     async fn settle_refund(
@@ -82,18 +125,21 @@ impl LedgerStore for Ledger {
         no: &str,
         s: &RefundSettlement,
     ) -> Result<Written<(RefundRecord, Option<OrderView>)>, ServiceError> {
-        Ok(retrying!(Ledger::apply_refund(self, seen, no, s))?)
+        let (seen, no, s) = (Seen::from(seen), no.to_string(), s.clone());
+        to_completion!(self, |l| Ledger::apply_refund(&l, seen.get(), &no, &s))
     }
 
     async fn insert_transfer(
         &self,
         d: &TransferDraft,
     ) -> Result<Inserted<StoredTransfer>, ServiceError> {
-        Ok(retrying!(Ledger::insert_transfer(self, d))?)
+        let d = d.clone();
+        to_completion!(self, |l| Ledger::insert_transfer(&l, &d))
     }
 
     async fn find_transfer(&self, no: &str) -> Result<Option<TransferView>, ServiceError> {
-        Ok(retrying!(Ledger::find_transfer(self, no))?)
+        let no = no.to_string();
+        to_completion!(self, |l| Ledger::find_transfer(&l, &no))
     }
 
     async fn mark_transfer_accepted(
@@ -102,12 +148,13 @@ impl LedgerStore for Ledger {
         transfer_bill_no: Option<&str>,
         state: TransferState,
     ) -> Result<bool, ServiceError> {
-        Ok(retrying!(Ledger::accept_transfer(
-            self,
-            no,
-            transfer_bill_no,
+        let (no, bill) = (no.to_string(), transfer_bill_no.map(str::to_string));
+        to_completion!(self, |l| Ledger::accept_transfer(
+            &l,
+            &no,
+            bill.as_deref(),
             state
-        ))?)
+        ))
     }
 
     async fn reject_transfer(
@@ -115,7 +162,8 @@ impl LedgerStore for Ledger {
         no: &str,
         reason: &str,
     ) -> Result<Written<TransferView>, ServiceError> {
-        Ok(retrying!(Ledger::reject_transfer(self, no, reason))?)
+        let (no, reason) = (no.to_string(), reason.to_string());
+        to_completion!(self, |l| Ledger::reject_transfer(&l, &no, &reason))
     }
 
     async fn settle_transfer(
@@ -124,7 +172,8 @@ impl LedgerStore for Ledger {
         no: &str,
         s: &TransferSettlement,
     ) -> Result<Written<TransferView>, ServiceError> {
-        Ok(retrying!(Ledger::apply_transfer(self, seen, no, s))?)
+        let (seen, no, s) = (Seen::from(seen), no.to_string(), s.clone());
+        to_completion!(self, |l| Ledger::apply_transfer(&l, seen.get(), &no, &s))
     }
 
     async fn record_unmatched(
@@ -132,15 +181,18 @@ impl LedgerStore for Ledger {
         seen: Sighting<'_>,
         d: &UnmatchedDraft,
     ) -> Result<Written<UnmatchedRecord>, ServiceError> {
-        Ok(retrying!(Ledger::insert_unmatched(self, seen, d))?)
+        let (seen, d) = (Seen::from(seen), d.clone());
+        to_completion!(self, |l| Ledger::insert_unmatched(&l, seen.get(), &d))
     }
 
     async fn unmatched(&self, f: &UnmatchedFilter) -> Result<Vec<UnmatchedRecord>, ServiceError> {
-        Ok(retrying!(Ledger::list_unmatched(self, f))?)
+        let f = f.clone();
+        to_completion!(self, |l| Ledger::list_unmatched(&l, &f))
     }
 
     async fn find_unmatched(&self, id: &str) -> Result<Option<UnmatchedRecord>, ServiceError> {
-        Ok(retrying!(Ledger::unmatched_by_id(self, id))?)
+        let id = id.to_string();
+        to_completion!(self, |l| Ledger::unmatched_by_id(&l, &id))
     }
 
     async fn resolve_unmatched(
@@ -148,11 +200,12 @@ impl LedgerStore for Ledger {
         id: &str,
         r: &UnmatchedResolution,
     ) -> Result<Written<UnmatchedRecord>, ServiceError> {
-        Ok(retrying!(Ledger::resolve_unmatched(self, id, r))?)
+        let (id, r) = (id.to_string(), r.clone());
+        to_completion!(self, |l| Ledger::resolve_unmatched(&l, &id, &r))
     }
 
     async fn claim_due(&self, due: Due, lease: Lease) -> Result<Claimed, ServiceError> {
-        Ok(retrying!(Ledger::claim_due(self, due, lease))?)
+        to_completion!(self, |l| Ledger::claim_due(&l, due, lease))
     }
 
     async fn release(
@@ -161,6 +214,7 @@ impl LedgerStore for Ledger {
         claim: &Claimed,
         keys: &[String],
     ) -> Result<(), ServiceError> {
-        Ok(retrying!(Ledger::release(self, due, claim, keys))?)
+        let (claim, keys) = (claim.clone(), keys.to_vec());
+        to_completion!(self, |l| Ledger::release(&l, due, &claim, &keys))
     }
 }

@@ -31,7 +31,7 @@ impl Ledger {
         .bind(d.request_body.clone())
         .bind(now)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *self.conn().await?)
         .await?
         .rows_affected();
         if inserted == 1 {
@@ -41,7 +41,7 @@ impl Ledger {
             &self.sql("SELECT fingerprint, request_body FROM pay_transfers WHERE out_bill_no = ?"),
         )
         .bind(d.out_bill_no.to_string())
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *self.conn().await?)
         .await?;
         Ok(Inserted::Existing(StoredTransfer {
             fingerprint: req_text(&row, "fingerprint")?,
@@ -64,7 +64,7 @@ impl Ledger {
         .bind(state.as_str())
         .bind(self.now())
         .bind(no.to_string())
-        .execute(&self.pool)
+        .execute(&mut *self.conn().await?)
         .await?
         .rows_affected();
         // A final row is known too; only an unknown number is `false`.
@@ -146,7 +146,7 @@ impl Ledger {
 
     /// The ledger's view of a transfer, `None` if unknown.
     pub async fn find_transfer(&self, no: &str) -> Result<Option<TransferView>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.conn().await?;
         self.load_transfer_opt(&mut conn, no).await
     }
 

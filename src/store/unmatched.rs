@@ -130,7 +130,7 @@ impl Ledger {
             .bind(kind)
             .bind(kind)
             .bind(limit)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.conn().await?)
             .await?;
         rows.iter().map(record).collect()
     }
@@ -140,7 +140,7 @@ impl Ledger {
         &self,
         id: &str,
     ) -> Result<Option<UnmatchedRecord>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.conn().await?;
         self.load_unmatched(&mut conn, "id", id).await
     }
 

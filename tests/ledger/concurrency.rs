@@ -88,3 +88,48 @@ pub async fn migrations_are_idempotent_when_instances_start_together(db: TestDb)
     a.close().await;
     b.close().await;
 }
+
+/// A use case abandoned at any await (the caller gone, the callback budget spent) rolls back
+/// what it began and leaves the ledger's connection usable: each order is afterwards either
+/// untouched or PAID with its one event, and WeChat's retry of the same notification applies
+/// exactly the ones that were not.
+pub async fn payments_abandoned_at_any_point_are_all_or_nothing(db: TestDb) {
+    let n: u64 = 40;
+    let no = |i: u64| format!("ORDER_3{i:03}");
+    let id = |i: u64| format!("notify-abandoned-{i}");
+    for i in 0..n {
+        db.book
+            .record_order(&order(&no(i), ALICE, 20, "Tea"))
+            .await
+            .unwrap();
+        // Given up after a little more time each round, so that it stops at a different await.
+        let (id, tx) = (id(i), paid(&no(i), 20));
+        let notice = notice(Some(&id), tx);
+        let notified = db.book.payment_notified(&notice);
+        let _ = tokio::time::timeout(std::time::Duration::from_micros(40 * i), notified).await;
+    }
+    let mut paid_first = Vec::new();
+    for i in 0..n {
+        match order_view(&db, &no(i)).await.state {
+            OrderState::Paid => paid_first.push(i),
+            OrderState::Notpay => {}
+            other => panic!("{} is {other:?} after an abandoned payment", no(i)),
+        }
+    }
+    assert_eq!(db.events("order.paid").await.len(), paid_first.len());
+    for i in 0..n {
+        let outcome = db
+            .book
+            .payment_notified(&notice(Some(&id(i)), paid(&no(i), 20)))
+            .await
+            .unwrap();
+        let expected = if paid_first.contains(&i) {
+            NoticeOutcome::Duplicate
+        } else {
+            NoticeOutcome::Applied
+        };
+        assert_eq!(outcome, expected, "retry of {}", no(i));
+        assert_eq!(order_view(&db, &no(i)).await.state, OrderState::Paid);
+    }
+    assert_eq!(db.events("order.paid").await.len(), n as usize);
+}

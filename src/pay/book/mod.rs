@@ -146,7 +146,11 @@ impl Book {
             return Ok(NoticeOutcome::Unknown);
         };
         let step = PayStep::decide(&order, tx);
-        let view = match self.store.record_payment(sighting(n), tx, &step).await? {
+        let view = match self
+            .store
+            .record_payment(sighting(n), &order, tx, &step)
+            .await?
+        {
             Written::Changed(view) => view,
             Written::Replay | Written::Unchanged => return Ok(NoticeOutcome::Duplicate),
         };
