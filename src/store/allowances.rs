@@ -188,7 +188,7 @@ impl Ledger {
     }
 }
 
-/// Every call runs to completion on a task of its own ([`to_completion!`]).
+/// Every call runs to completion, however its caller ends ([`to_completion!`]).
 #[async_trait]
 impl AllowanceStore for Ledger {
     async fn grant(&self, d: &GrantDraft) -> Result<Granted, ServiceError> {

@@ -135,32 +135,89 @@ macro_rules! retrying {
 }
 pub(crate) use retrying;
 
-/// Runs a ledger call (retried as [`retrying!`] does) on a task of its own and waits for it:
-/// a caller that gives up (a Mini Program that hung up, hyper dropping the request, a
-/// callback's deadline) stops waiting, never the call. A statement or transaction cut off
-/// half-way is where sqlx leaves a connection inside an open transaction (its writes lost with
-/// it) or its MySQL protocol state out of step (the connection hangs), so no ledger call is
-/// ever cut off; what it writes is all-or-nothing and a retry finds it. `$ledger` is cloned
-/// into the task as `$l`; the call may use only owned values moved in.
+/// Runs a ledger call (retried as [`retrying!`] does) to completion: a caller that gives up (a
+/// Mini Program that hung up, hyper dropping the request, a callback's deadline) stops
+/// waiting, never the call ([`Finish`]). A statement or transaction cut off half-way is where
+/// sqlx leaves a connection inside an open transaction (its writes lost with it) or its MySQL
+/// protocol state out of step (the connection hangs), so no ledger call is ever cut off; what
+/// it writes is all-or-nothing and a retry finds it. `$ledger` is cloned into the call as `$l`;
+/// the call may use only owned values moved in.
 macro_rules! to_completion {
     ($ledger:expr, |$l:ident| $call:expr) => {{
         let $l = $ledger.clone();
-        match tokio::spawn(async move { $crate::store::error::retrying!($call) }).await {
-            Ok(result) => Ok(result?),
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            // Only at runtime shutdown.
-            Err(_) => Err($crate::pay::service::ServiceError::from(
-                $crate::store::StoreError::Database(sqlx::Error::PoolClosed),
-            )),
-        }
+        let call = async move { $crate::store::error::retrying!($call) };
+        Ok($crate::store::error::Finish::new(call).await?)
     }};
 }
 pub(crate) use to_completion;
+
+/// A future that is finished on a task of its own if it is dropped before it is done. Awaited
+/// to the end, it costs one allocation and no task.
+pub(crate) struct Finish<F: Future + Send + 'static>(Option<std::pin::Pin<Box<F>>>)
+where
+    F::Output: Send + 'static;
+
+impl<F: Future + Send + 'static> Finish<F>
+where
+    F::Output: Send + 'static,
+{
+    pub(crate) fn new(future: F) -> Self {
+        Self(Some(Box::pin(future)))
+    }
+}
+
+impl<F: Future + Send + 'static> Future for Finish<F>
+where
+    F::Output: Send + 'static,
+{
+    type Output = F::Output;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        let future = self.0.as_mut().expect("Finish polled after completion");
+        let output = std::task::ready!(future.as_mut().poll(cx));
+        self.0 = None;
+        std::task::Poll::Ready(output)
+    }
+}
+
+impl<F: Future + Send + 'static> Drop for Finish<F>
+where
+    F::Output: Send + 'static,
+{
+    fn drop(&mut self) {
+        if let Some(rest) = self.0.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(rest);
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::pay::service::ServiceErrorKind;
+
+    #[tokio::test]
+    async fn a_call_given_up_half_way_still_runs_to_its_end() {
+        let (done, result) = tokio::sync::oneshot::channel();
+        let gate = std::sync::Arc::new(tokio::sync::Notify::new());
+        let opened = gate.clone();
+        let call = Finish::new(async move {
+            opened.notified().await;
+            done.send("committed").unwrap();
+        });
+        let waited = tokio::time::timeout(std::time::Duration::from_millis(20), call).await;
+        assert!(
+            waited.is_err(),
+            "the caller gave up while the call was waiting"
+        );
+        gate.notify_one();
+        assert_eq!(result.await.unwrap(), "committed");
+    }
 
     #[test]
     fn failures_become_storage_errors() {

@@ -41,7 +41,7 @@ impl Seen {
     }
 }
 
-/// Every call runs to completion on a task of its own ([`to_completion!`]).
+/// Every call runs to completion, however its caller ends ([`to_completion!`]).
 #[async_trait]
 impl LedgerStore for Ledger {
     fn is_ready(&self) -> bool {
@@ -186,7 +186,7 @@ impl LedgerStore for Ledger {
     }
 
     async fn unmatched(&self, f: &UnmatchedFilter) -> Result<Vec<UnmatchedRecord>, ServiceError> {
-        let f = f.clone();
+        let f = *f;
         to_completion!(self, |l| Ledger::list_unmatched(&l, &f))
     }
 
