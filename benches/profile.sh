@@ -38,7 +38,7 @@ args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do
   [ "${args[$i]}" = "--orders" ] && orders="${args[$((i + 1))]}"
 done
-cargo bench --bench load -- --orders "$orders" --concurrency 4 --burst 0 --rounds 3 \
+cargo bench --bench load -- --orders "$orders" --repeat 1 --concurrency 4 --burst 0 --rounds 3 \
   --bin "$OUT/service.sh" --phase-hook "$OUT/hook.sh" "$@"
 
 # The bench SIGKILLs the service: remove valgrind's leftover pipes.

@@ -36,7 +36,12 @@ pub fn order_fn(
 }
 
 /// `concurrency` callers, each sending its next order when the last one is answered.
-pub async fn closed_loop<F, Fut>(n: usize, concurrency: usize, order: F) -> Vec<(u16, f64)>
+pub async fn closed_loop<F, Fut>(
+    n: usize,
+    concurrency: usize,
+    phase: &'static str,
+    order: F,
+) -> Vec<(u16, f64)>
 where
     F: Fn(usize, &'static str) -> Fut + Clone + Send + 'static,
     Fut: Future<Output = (u16, f64)> + Send,
@@ -52,7 +57,7 @@ where
                 if i >= n {
                     break out;
                 }
-                out.push(order(i, "O").await);
+                out.push(order(i, phase).await);
             }
         }));
     }
@@ -64,7 +69,13 @@ where
 }
 
 /// Orders arriving at `rate` per second, at most `concurrency` in flight.
-pub async fn open_loop<F, Fut>(n: usize, concurrency: usize, rate: f64, order: F) -> Vec<(u16, f64)>
+pub async fn open_loop<F, Fut>(
+    n: usize,
+    concurrency: usize,
+    rate: f64,
+    phase: &'static str,
+    order: F,
+) -> Vec<(u16, f64)>
 where
     F: Fn(usize, &'static str) -> Fut + Clone + Send + 'static,
     Fut: Future<Output = (u16, f64)> + Send + 'static,
@@ -78,7 +89,7 @@ where
         let permit = permits.clone().acquire_owned().await.unwrap();
         let order = order.clone();
         tasks.push(tokio::spawn(async move {
-            let r = order(i, "O").await;
+            let r = order(i, phase).await;
             drop(permit);
             r
         }));

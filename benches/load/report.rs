@@ -4,16 +4,36 @@ use super::Args;
 use super::crypto::Floor;
 use super::procfs::{Cpu, percentile};
 
-/// What the load phases measured.
-pub struct Report {
-    pub idle_rss: f64,
+/// One measured round: orders, then their pay callbacks, with the floor measured before it.
+pub struct Round {
+    pub floor: Floor,
     pub orders_per_sec: f64,
     pub latencies: Vec<f64>,
     pub order_cpu: Cpu,
     pub callbacks_per_sec: f64,
     pub callback_cpu: Cpu,
-    pub rss_after_orders: f64,
-    pub rss_after_callbacks: f64,
+}
+
+impl Round {
+    fn per_order(&self, n: f64) -> f64 {
+        self.order_cpu.total_ms() / n
+    }
+    fn per_callback(&self, n: f64) -> f64 {
+        self.callback_cpu.total_ms() / n
+    }
+    fn order_ratio(&self, n: f64) -> f64 {
+        self.per_order(n) / self.floor.order_ms()
+    }
+    fn callback_ratio(&self, n: f64) -> f64 {
+        self.per_callback(n) / self.floor.sign_ms
+    }
+}
+
+/// What the load phases measured.
+pub struct Report {
+    pub idle_rss: f64,
+    pub rounds: Vec<Round>,
+    pub rss_after_rounds: f64,
     pub peak_before_burst: f64,
     pub burst: Burst,
 }
@@ -26,62 +46,96 @@ pub struct Burst {
     pub peak_rss: f64,
 }
 
+/// The median of `values` (the upper one of an even count) with the smallest and largest.
+fn median_range(mut values: Vec<f64>) -> (f64, f64, f64) {
+    values.sort_by(f64::total_cmp);
+    (
+        values[values.len() / 2],
+        values[0],
+        values[values.len() - 1],
+    )
+}
+
 impl Report {
     /// Prints the report.
-    pub fn print(&self, a: &Args, floor: &Floor, ready_ms: f64) {
-        let rounds = a.rounds;
-        println!("  crypto floor, this machine (aws-lc-rs, CPU time, best of {rounds} rounds)");
-        println!(
-            "    RSA-2048 signature            {:>8.3} ms",
-            floor.sign_ms
-        );
-        println!(
-            "    RSA-2048 verification         {:>8.3} ms",
-            floor.verify_ms
-        );
-        println!(
-            "    order floor (2 sign + 1 verify) {:>6.3} ms",
-            floor.order_ms()
-        );
-        println!("  ready (/healthz answered)       {ready_ms:>8.1} ms after spawn");
+    pub fn print(&self, a: &Args, ready_ms: f64) {
+        let n = a.orders as f64;
         let mode = a.rate.map_or("closed loop".to_string(), |r| {
             format!("open loop at {r:.0}/s")
         });
+        println!("  ready (/healthz answered)       {ready_ms:>8.1} ms after spawn");
         println!(
-            "  orders                          {:>8} at concurrency {} ({mode})",
-            a.orders, a.concurrency
+            "  {} rounds of {} orders then {} pay callbacks, concurrency {} ({mode}); the crypto floor",
+            self.rounds.len(),
+            a.orders,
+            a.orders,
+            a.concurrency
         );
         println!(
-            "  orders per second               {:>8.0}",
-            self.orders_per_sec
+            "  (aws-lc-rs, the bench thread's CPU time, best of {} x 100) is measured before each round",
+            a.rounds
         );
         println!(
-            "  order latency p50 / p99         {:>8.2} / {:.2} ms",
-            percentile(&self.latencies, 0.50),
-            percentile(&self.latencies, 0.99)
+            "  round  sign ms verify ms | order ms  x floor  orders/s  p50/p99 ms   | callback ms  x sign  callbacks/s"
         );
-        let n = a.orders as f64;
-        let per_order = self.order_cpu.total_ms() / n;
+        for (i, r) in self.rounds.iter().enumerate() {
+            println!(
+                "  {i:>5} {:>8.3} {:>9.3} | {:>8.3} {:>8.2} {:>9.0}  {:>6.1}/{:<6.1} | {:>11.3} {:>7.2} {:>12.0}",
+                r.floor.sign_ms,
+                r.floor.verify_ms,
+                r.per_order(n),
+                r.order_ratio(n),
+                r.orders_per_sec,
+                percentile(&r.latencies, 0.50),
+                percentile(&r.latencies, 0.99),
+                r.per_callback(n),
+                r.callback_ratio(n),
+                r.callbacks_per_sec
+            );
+        }
+        let (sign, _, _) = median_range(self.rounds.iter().map(|r| r.floor.sign_ms).collect());
+        let (ratio, lo, hi) = median_range(self.rounds.iter().map(|r| r.order_ratio(n)).collect());
+        let user = median_range(
+            self.rounds
+                .iter()
+                .map(|r| r.order_cpu.user_ms / n)
+                .collect(),
+        )
+        .0;
+        let system = median_range(
+            self.rounds
+                .iter()
+                .map(|r| r.order_cpu.system_ms / n)
+                .collect(),
+        )
+        .0;
+        println!("  medians over the rounds (smallest-largest):");
+        println!("    RSA-2048 signature             {sign:>8.3} ms");
         println!(
-            "  service CPU per JSAPI order     {per_order:>8.3} ms = {:.2} x order floor (target <= 1.10); user {:.3} + system {:.3} ms",
-            per_order / floor.order_ms(),
-            self.order_cpu.user_ms / n,
-            self.order_cpu.system_ms / n
+            "    service CPU per JSAPI order    {ratio:>8.2} x order floor ({lo:.2}-{hi:.2}; target <= 1.10); user {user:.3} + system {system:.3} ms"
+        );
+        let (ratio, lo, hi) =
+            median_range(self.rounds.iter().map(|r| r.callback_ratio(n)).collect());
+        let user = median_range(
+            self.rounds
+                .iter()
+                .map(|r| r.callback_cpu.user_ms / n)
+                .collect(),
+        )
+        .0;
+        let system = median_range(
+            self.rounds
+                .iter()
+                .map(|r| r.callback_cpu.system_ms / n)
+                .collect(),
+        )
+        .0;
+        println!(
+            "    service CPU per applied callback {ratio:>6.2} x one signature ({lo:.2}-{hi:.2}; target <= 0.25); user {user:.3} + system {system:.3} ms"
         );
         println!(
-            "  callbacks per second            {:>8.0}",
-            self.callbacks_per_sec
-        );
-        let per_callback = self.callback_cpu.total_ms() / n;
-        println!(
-            "  service CPU per applied callback {per_callback:>7.3} ms = {:.2} x one signature (target <= 0.25); user {:.3} + system {:.3} ms",
-            per_callback / floor.sign_ms,
-            self.callback_cpu.user_ms / n,
-            self.callback_cpu.system_ms / n
-        );
-        println!(
-            "  RSS idle / after orders / after callbacks {:.1} / {:.1} / {:.1} MiB (peak {:.1} MiB)",
-            self.idle_rss, self.rss_after_orders, self.rss_after_callbacks, self.peak_before_burst
+            "  RSS idle / after the rounds {:.1} / {:.1} MiB (peak {:.1} MiB)",
+            self.idle_rss, self.rss_after_rounds, self.peak_before_burst
         );
         let b = &self.burst;
         println!(

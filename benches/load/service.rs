@@ -64,13 +64,41 @@ pub fn environment(
     ]
 }
 
+/// With `--pin`: the CPU the service runs on (the bench keeps to the others).
+pub static SERVICE_CPU: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+
+/// Restricts the calling process (its threads to come) to `cpus`.
+pub fn pin_current_process(cpus: &[usize]) -> std::io::Result<()> {
+    // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET stays within it for the CPU
+    // numbers the machine reports, and the call only reads the set.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        for &cpu in cpus {
+            libc::CPU_SET(cpu, &mut set);
+        }
+        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
 /// A running service, killed when dropped.
 pub struct Service(pub Child);
 
 impl Service {
     /// Spawns `bin serve` with exactly `env` (nothing inherited).
     pub fn spawn(bin: &Path, env: &[(&'static str, String)], stderr: Stdio) -> Self {
-        let child = Command::new(bin)
+        let mut cmd = Command::new(bin);
+        if let Some(&cpu) = SERVICE_CPU.get() {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: between fork and exec only async-signal-safe calls: sched_setaffinity on
+            // a set built on the stack.
+            unsafe {
+                cmd.pre_exec(move || pin_current_process(&[cpu]));
+            }
+        }
+        let child = cmd
             .arg("serve")
             .env_clear()
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
