@@ -93,43 +93,23 @@ impl Report {
                 r.callbacks_per_sec
             );
         }
-        let (sign, _, _) = median_range(self.rounds.iter().map(|r| r.floor.sign_ms).collect());
-        let (ratio, lo, hi) = median_range(self.rounds.iter().map(|r| r.order_ratio(n)).collect());
-        let user = median_range(
-            self.rounds
-                .iter()
-                .map(|r| r.order_cpu.user_ms / n)
-                .collect(),
-        )
-        .0;
-        let system = median_range(
-            self.rounds
-                .iter()
-                .map(|r| r.order_cpu.system_ms / n)
-                .collect(),
-        )
-        .0;
+        let median = |f: &dyn Fn(&Round) -> f64| median_range(self.rounds.iter().map(f).collect());
+        let sign = median(&|r| r.floor.sign_ms).0;
         println!("  medians over the rounds (smallest-largest):");
         println!("    RSA-2048 signature             {sign:>8.3} ms");
+        let (ratio, lo, hi) = median(&|r| r.order_ratio(n));
+        let (user, system) = (
+            median(&|r| r.order_cpu.user_ms / n).0,
+            median(&|r| r.order_cpu.system_ms / n).0,
+        );
         println!(
             "    service CPU per JSAPI order    {ratio:>8.2} x order floor ({lo:.2}-{hi:.2}; target <= 1.10); user {user:.3} + system {system:.3} ms"
         );
-        let (ratio, lo, hi) =
-            median_range(self.rounds.iter().map(|r| r.callback_ratio(n)).collect());
-        let user = median_range(
-            self.rounds
-                .iter()
-                .map(|r| r.callback_cpu.user_ms / n)
-                .collect(),
-        )
-        .0;
-        let system = median_range(
-            self.rounds
-                .iter()
-                .map(|r| r.callback_cpu.system_ms / n)
-                .collect(),
-        )
-        .0;
+        let (ratio, lo, hi) = median(&|r| r.callback_ratio(n));
+        let (user, system) = (
+            median(&|r| r.callback_cpu.user_ms / n).0,
+            median(&|r| r.callback_cpu.system_ms / n).0,
+        );
         println!(
             "    service CPU per applied callback {ratio:>6.2} x one signature ({lo:.2}-{hi:.2}; target <= 0.25); user {user:.3} + system {system:.3} ms"
         );
