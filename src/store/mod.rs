@@ -4,10 +4,10 @@
 //! transaction (status-guarded updates, unique keys); every state change writes an event row to
 //! the outbox in the same transaction. It decides nothing: `pay::book` decides, this records.
 //!
-//! SQLite runs with WAL and a busy timeout, every write transaction starts with
-//! `BEGIN IMMEDIATE` (no read→write upgrade deadlocks between processes), and the pool holds a
-//! single connection: SQLite admits one writer at a time anyway, so in-process writers queue on
-//! the pool instead of spinning on `SQLITE_BUSY`.
+//! SQLite runs with WAL, `synchronous = FULL` and a busy timeout, every write transaction starts
+//! with `BEGIN IMMEDIATE` (no read→write upgrade deadlocks between processes), and the ledger
+//! holds a single connection (`Ledger::conn`): SQLite admits one writer at a time anyway, so
+//! in-process use cases queue on it instead of spinning on `SQLITE_BUSY`.
 
 mod allowance_claims;
 mod allowances;
