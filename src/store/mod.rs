@@ -80,8 +80,8 @@ pub struct Ledger {
     pool: AnyPool,
     /// SQLite only: the one connection, taken out of the pool once and kept. sqlx's pool pings
     /// every connection it gets back (a round trip to SQLite's worker thread) and wakes the
-    /// next waiter through a spawned task; with one connection that cost a third of a
-    /// callback's ledger time and bought nothing.
+    /// next waiter through a spawned task; with one connection that cost 15–35 µs of CPU per
+    /// use case (a probe: 30–47 µs per pooled query, 8–15 µs on a held one) and bought nothing.
     held: Option<Held>,
     backend: Backend,
     clock: Clock,
