@@ -13,6 +13,10 @@ pub enum StoreError {
     UnsupportedUrl(String),
     /// A query or connection failed.
     Database(sqlx::Error),
+    /// A statement of SQLite's direct use cases (`super::direct`) failed.
+    Sqlite(rusqlite::Error),
+    /// A direct use case's thread ended without an answer (it panicked).
+    Lost(String),
     /// A migration could not be applied.
     Migration {
         /// The migration's version number.
@@ -27,6 +31,12 @@ pub enum StoreError {
 impl StoreError {
     /// Deadlocks, serialization failures and busy databases: the transaction may be retried.
     pub fn is_retryable(&self) -> bool {
+        if let Self::Sqlite(e) = self {
+            return matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+            );
+        }
         let Self::Database(sqlx::Error::Database(db)) = self else {
             return false;
         };
@@ -46,6 +56,11 @@ impl StoreError {
     pub fn is_unavailable(&self) -> bool {
         use sqlx::Error as E;
         match self {
+            // A read-only or vanished file, as for sqlx's SQLite codes below.
+            Self::Sqlite(e) => matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen)
+            ),
             Self::Database(
                 E::Io(_) | E::Tls(_) | E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed,
             ) => true,
@@ -74,6 +89,8 @@ impl std::fmt::Display for StoreError {
                 "unsupported database URL scheme `{s}` (use sqlite, postgres or mysql)"
             ),
             Self::Database(e) => write!(f, "database error: {e}"),
+            Self::Sqlite(e) => write!(f, "database error: {e}"),
+            Self::Lost(why) => write!(f, "database call lost: {why}"),
             Self::Migration { version, source } => {
                 write!(f, "migration {version:04} failed: {source}")
             }
@@ -86,7 +103,8 @@ impl std::error::Error for StoreError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Database(e) | Self::Migration { source: e, .. } => Some(e),
-            Self::UnsupportedUrl(_) | Self::Corrupt(_) => None,
+            Self::Sqlite(e) => Some(e),
+            Self::UnsupportedUrl(_) | Self::Corrupt(_) | Self::Lost(_) => None,
         }
     }
 }
@@ -94,6 +112,12 @@ impl std::error::Error for StoreError {
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         Self::Database(e)
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Sqlite(e)
     }
 }
 

@@ -40,6 +40,11 @@ pub struct EventView {
     pub next_attempt_at: i64,
 }
 
+/// An event row (id, type, created, payload, next attempt), written inside its change's
+/// transaction (both drivers).
+pub(super) const INSERT_EVENT: &str = "INSERT INTO pay_events (id, event_type, created_at, \
+    payload, attempts, next_attempt_at) VALUES (?, ?, ?, ?, 0, ?)";
+
 impl Ledger {
     /// Writes an event row inside the caller's transaction; returns its id.
     pub(super) async fn insert_event(
@@ -50,17 +55,14 @@ impl Ledger {
     ) -> Result<String, StoreError> {
         let id = random_id("evt_");
         let now = self.now();
-        sqlx::query(&self.sql(
-            "INSERT INTO pay_events (id, event_type, created_at, payload, attempts, \
-             next_attempt_at) VALUES (?, ?, ?, ?, 0, ?)",
-        ))
-        .bind(id.clone())
-        .bind(event_type.to_string())
-        .bind(now)
-        .bind(data.to_string())
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+        sqlx::query(&self.sql(INSERT_EVENT))
+            .bind(id.clone())
+            .bind(event_type.to_string())
+            .bind(now)
+            .bind(data.to_string())
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
         Ok(id)
     }
 

@@ -13,6 +13,7 @@ mod allowance_claims;
 mod allowances;
 mod claim;
 mod console;
+mod direct;
 pub mod dispatch;
 mod error;
 mod events;
@@ -71,8 +72,16 @@ pub fn system_clock() -> Clock {
     Arc::new(crate::wechatpay::clock::SystemClock)
 }
 
-/// SQLite's one connection, held by the ledger between use cases (see [`Ledger::conn`]).
-type Held = Arc<tokio::sync::Mutex<Option<AnyConnection>>>;
+/// SQLite's connections, held by the ledger between use cases (see [`Ledger::conn`]).
+type Held = Arc<tokio::sync::Mutex<Slot>>;
+
+/// What [`Held`] holds: sqlx's connection and the direct one (`direct`), each opened on first
+/// use. One lock guards both, so one use case at a time writes, whichever connection it uses.
+#[derive(Default)]
+pub(super) struct Slot {
+    any: Option<AnyConnection>,
+    direct: Option<rusqlite::Connection>,
+}
 
 /// The order ledger: a cheap-to-clone handle on a connection pool.
 #[derive(Clone)]
@@ -83,6 +92,8 @@ pub struct Ledger {
     /// next waiter through a spawned task; with one connection that cost 15–35 µs of CPU per
     /// use case (a probe: 30–47 µs per pooled query, 8–15 µs on a held one) and bought nothing.
     held: Option<Held>,
+    /// SQLite files only: where the direct use cases open their connection (`direct`).
+    direct: Option<Arc<direct::Target>>,
     backend: Backend,
     clock: Clock,
     /// Whether the ledger is usable now (see `open`).
@@ -109,6 +120,7 @@ impl Ledger {
         let ledger = Self {
             pool,
             held: held_for(backend),
+            direct: direct::Target::from_url(url).map(Arc::new),
             backend,
             clock: system_clock(),
             health: open::StoreHealth::ready(),
@@ -134,13 +146,28 @@ impl Ledger {
         self.pool.close().await;
     }
 
-    /// Closes SQLite's held connection (if open); the next use case opens a new one.
+    /// Closes SQLite's held connections (if open); the next use case opens new ones.
     pub(super) async fn drop_held(&self) {
-        if let Some(held) = &self.held
-            && let Some(conn) = held.lock().await.take()
-        {
-            let _ = sqlx::Connection::close(conn).await;
+        if let Some(held) = &self.held {
+            let mut slot = held.lock().await;
+            drop(slot.direct.take());
+            if let Some(conn) = slot.any.take() {
+                let _ = sqlx::Connection::close(conn).await;
+            }
         }
+    }
+
+    /// Locks SQLite's held connections for one use case, waiting at most
+    /// [`open::ACQUIRE_TIMEOUT`], like the pool.
+    async fn lock_held(
+        &self,
+        held: &Held,
+    ) -> Result<tokio::sync::OwnedMutexGuard<Slot>, StoreError> {
+        Ok(
+            tokio::time::timeout(open::ACQUIRE_TIMEOUT, held.clone().lock_owned())
+                .await
+                .map_err(|_| sqlx::Error::PoolTimedOut)?,
+        )
     }
 
     /// The connection for one use case: SQLite's held connection (locked until the `Conn` is
@@ -150,12 +177,10 @@ impl Ledger {
         let Some(held) = &self.held else {
             return Ok(Conn::Pooled(self.pool.acquire().await?));
         };
-        let mut guard = tokio::time::timeout(open::ACQUIRE_TIMEOUT, held.clone().lock_owned())
-            .await
-            .map_err(|_| sqlx::Error::PoolTimedOut)?;
-        if guard.is_none() {
+        let mut guard = self.lock_held(held).await?;
+        if guard.any.is_none() {
             // The pool opens it (lazily, with the connection pragmas); detached, it is ours.
-            *guard = Some(self.pool.acquire().await?.detach());
+            guard.any = Some(self.pool.acquire().await?.detach());
         }
         Ok(Conn::Held(guard))
     }
@@ -220,7 +245,7 @@ impl Drop for Beginning {
     fn drop(&mut self) {
         match self.0.take() {
             Some(Conn::Pooled(mut c)) => c.close_on_drop(),
-            Some(Conn::Held(mut held)) => drop(held.take()),
+            Some(Conn::Held(mut held)) => drop(held.any.take()),
             None => {}
         }
     }
@@ -228,7 +253,7 @@ impl Drop for Beginning {
 
 /// An empty holder for SQLite's one connection; `None` for the pooled backends.
 fn held_for(backend: Backend) -> Option<Held> {
-    (backend == Backend::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(None)))
+    (backend == Backend::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(Slot::default())))
 }
 
 /// One use case's connection (see [`Ledger::conn`]); derefs to the connection.
@@ -236,7 +261,7 @@ pub(super) enum Conn {
     /// From the pool (PostgreSQL, MySQL), returned when dropped.
     Pooled(PoolConnection<Any>),
     /// SQLite's held connection, locked for this use case.
-    Held(tokio::sync::OwnedMutexGuard<Option<AnyConnection>>),
+    Held(tokio::sync::OwnedMutexGuard<Slot>),
 }
 
 impl std::ops::Deref for Conn {
@@ -244,7 +269,10 @@ impl std::ops::Deref for Conn {
     fn deref(&self) -> &AnyConnection {
         match self {
             Conn::Pooled(c) => c,
-            Conn::Held(g) => g.as_ref().expect("Ledger::conn fills the held connection"),
+            Conn::Held(g) => g
+                .any
+                .as_ref()
+                .expect("Ledger::conn fills the held connection"),
         }
     }
 }
@@ -253,7 +281,10 @@ impl std::ops::DerefMut for Conn {
     fn deref_mut(&mut self) -> &mut AnyConnection {
         match self {
             Conn::Pooled(c) => c,
-            Conn::Held(g) => g.as_mut().expect("Ledger::conn fills the held connection"),
+            Conn::Held(g) => g
+                .any
+                .as_mut()
+                .expect("Ledger::conn fills the held connection"),
         }
     }
 }

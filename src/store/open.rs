@@ -126,6 +126,7 @@ impl Ledger {
         Ok(Self {
             pool,
             held: super::held_for(backend),
+            direct: super::direct::Target::from_url(&url).map(Arc::new),
             backend,
             clock: system_clock(),
             health: StoreHealth::starting(),
@@ -292,7 +293,7 @@ pub async fn check(url: &str) -> Result<String, String> {
 }
 
 /// The file of a `sqlite:` URL (`None` for in-memory databases).
-fn sqlite_path(url: &str) -> Option<String> {
+pub(super) fn sqlite_path(url: &str) -> Option<String> {
     let rest = url.strip_prefix("sqlite:")?;
     let rest = rest.strip_prefix("//").unwrap_or(rest);
     let path = rest.split('?').next().unwrap_or_default();

@@ -1,5 +1,5 @@
-//! Reading ledger rows back through the `any` driver: column lists, and decoders that accept
-//! MySQL's TEXT (which the any driver reports as a blob) as well as ordinary text.
+//! Reading ledger rows back: column lists, and decoders over [`Cols`] (sqlx's `any` rows, which
+//! report MySQL's TEXT as a blob, and rusqlite's for SQLite's direct use cases).
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -18,32 +18,61 @@ pub(super) const REFUND_COLUMNS: &str = "out_refund_no, out_trade_no, transactio
     (SELECT u.id FROM pay_unmatched u WHERE u.out_refund_no = pay_refunds.out_refund_no) \
     AS unmatched_id";
 
-/// An optional text column.
-pub(super) fn text(row: &AnyRow, col: &str) -> Result<Option<String>, StoreError> {
-    match row.try_get::<Option<String>, _>(col) {
-        Ok(v) => Ok(v),
-        Err(_) => {
-            let bytes: Option<Vec<u8>> = row.try_get(col)?;
-            bytes
-                .map(|b| String::from_utf8(b).map_err(|_| corrupt(col, "is not UTF-8")))
-                .transpose()
+/// A row of either driver, read by column name: sqlx's `any` rows and, for SQLite's direct
+/// use cases (`super::direct`), rusqlite's.
+pub(super) trait Cols {
+    /// An optional text column.
+    fn text(&self, col: &str) -> Result<Option<String>, StoreError>;
+    /// An optional integer column.
+    fn opt_int(&self, col: &str) -> Result<Option<i64>, StoreError>;
+}
+
+impl Cols for AnyRow {
+    fn text(&self, col: &str) -> Result<Option<String>, StoreError> {
+        match self.try_get::<Option<String>, _>(col) {
+            Ok(v) => Ok(v),
+            Err(_) => {
+                let bytes: Option<Vec<u8>> = self.try_get(col)?;
+                bytes
+                    .map(|b| String::from_utf8(b).map_err(|_| corrupt(col, "is not UTF-8")))
+                    .transpose()
+            }
         }
+    }
+
+    fn opt_int(&self, col: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self.try_get::<Option<i64>, _>(col)?)
     }
 }
 
+impl Cols for rusqlite::Row<'_> {
+    fn text(&self, col: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.get::<_, Option<String>>(col)?)
+    }
+
+    fn opt_int(&self, col: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self.get::<_, Option<i64>>(col)?)
+    }
+}
+
+/// An optional text column.
+pub(super) fn text(row: &impl Cols, col: &str) -> Result<Option<String>, StoreError> {
+    row.text(col)
+}
+
 /// A required text column.
-pub(super) fn req_text(row: &AnyRow, col: &str) -> Result<String, StoreError> {
-    text(row, col)?.ok_or_else(|| corrupt(col, "is NULL"))
+pub(super) fn req_text(row: &impl Cols, col: &str) -> Result<String, StoreError> {
+    row.text(col)?.ok_or_else(|| corrupt(col, "is NULL"))
 }
 
 /// A required integer column.
-pub(super) fn int(row: &AnyRow, col: &str) -> Result<i64, StoreError> {
-    Ok(row.try_get::<i64, _>(col)?)
+pub(super) fn int(row: &impl Cols, col: &str) -> Result<i64, StoreError> {
+    row.opt_int(col)?.ok_or_else(|| corrupt(col, "is NULL"))
 }
 
 /// An optional integer column.
-pub(super) fn opt_int(row: &AnyRow, col: &str) -> Result<Option<i64>, StoreError> {
-    Ok(row.try_get::<Option<i64>, _>(col)?)
+pub(super) fn opt_int(row: &impl Cols, col: &str) -> Result<Option<i64>, StoreError> {
+    row.opt_int(col)
 }
 
 fn corrupt(col: &str, what: &str) -> StoreError {
@@ -51,7 +80,7 @@ fn corrupt(col: &str, what: &str) -> StoreError {
 }
 
 /// An order row (without its refunds).
-pub(super) fn order_view(row: &AnyRow) -> Result<OrderView, StoreError> {
+pub(super) fn order_view(row: &impl Cols) -> Result<OrderView, StoreError> {
     let state = req_text(row, "state")?;
     Ok(OrderView {
         out_trade_no: req_text(row, "out_trade_no")?,
@@ -75,7 +104,7 @@ pub(super) fn order_view(row: &AnyRow) -> Result<OrderView, StoreError> {
 }
 
 /// The stored prepay of an order row selected with prepay columns, if WeChat answered.
-pub(super) fn prepay(row: &AnyRow) -> Result<Option<Prepay>, StoreError> {
+pub(super) fn prepay(row: &impl Cols) -> Result<Option<Prepay>, StoreError> {
     let Some(created_at) = opt_int(row, "prepay_created_at")? else {
         return Ok(None);
     };
@@ -88,7 +117,7 @@ pub(super) fn prepay(row: &AnyRow) -> Result<Option<Prepay>, StoreError> {
 }
 
 /// A refund row.
-pub(super) fn refund_record(row: &AnyRow) -> Result<RefundRecord, StoreError> {
+pub(super) fn refund_record(row: &impl Cols) -> Result<RefundRecord, StoreError> {
     Ok(RefundRecord {
         out_refund_no: req_text(row, "out_refund_no")?,
         out_trade_no: req_text(row, "out_trade_no")?,
