@@ -6,6 +6,8 @@
 //! burst of callers at once. It prints the service's own CPU per order as a multiple of the
 //! order floor (two signatures + one verification) and per applied callback as a multiple of one
 //! signature, next to the absolute figures, so that results from different machines compare.
+//! Beside the crypto floor it measures the durability floor: one synced SQLite commit of one
+//! row (WAL, `synchronous = FULL`), which every order and every callback makes at least once.
 //! Service CPU and memory come from `/proc` (the simulator's and the load generator's work is not
 //! counted). Linux only.
 //!

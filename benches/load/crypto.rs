@@ -1,6 +1,8 @@
 //! The crypto floor, measured in the same run as the load so that ratios compare across
 //! machines: an RSA-2048 SHA256withRSA signature with the service's own signer (aws-lc-rs), a
-//! verification with aws-lc-rs on a parsed key, and parsing the keys as start-up does.
+//! verification with aws-lc-rs on a parsed key, and parsing the keys as start-up does. Beside
+//! it, the durability floor: one SQLite commit of one row with `synchronous = FULL`, which
+//! every pay callback makes at least once.
 
 use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256};
 use base64::Engine;
@@ -19,6 +21,9 @@ pub struct Floor {
     pub verify_ms: f64,
     /// Parsing the merchant private key and the WeChat Pay public key from PEM.
     pub key_parse_ms: f64,
+    /// One durable SQLite commit: `BEGIN IMMEDIATE`, a one-row insert, `COMMIT` with its
+    /// `fsync` (WAL, `synchronous = FULL`, on a scratch file in the temporary directory).
+    pub commit_ms: f64,
 }
 
 impl Floor {
@@ -51,6 +56,36 @@ impl Floor {
             sign_ms,
             verify_ms,
             key_parse_ms,
+            commit_ms: commit_ms(rounds),
         }
     }
+}
+
+/// CPU milliseconds of one durable one-row SQLite commit (best of `rounds` x 50), on a fresh
+/// scratch file.
+fn commit_ms(rounds: usize) -> f64 {
+    let path =
+        std::env::temp_dir().join(format!("pay-common-bench-commit-{}.db", std::process::id()));
+    let remove = || {
+        for end in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{end}", path.display()));
+        }
+    };
+    remove();
+    let db = rusqlite::Connection::open(&path).expect("scratch SQLite file");
+    db.pragma_update(None, "journal_mode", "WAL").unwrap();
+    db.pragma_update(None, "synchronous", "FULL").unwrap();
+    db.execute_batch("CREATE TABLE t (id TEXT PRIMARY KEY, at INTEGER NOT NULL)")
+        .unwrap();
+    let ms = best_of(rounds, 50, |i| {
+        db.execute_batch("BEGIN IMMEDIATE").unwrap();
+        db.prepare_cached("INSERT INTO t (id, at) VALUES (?, ?)")
+            .unwrap()
+            .execute(rusqlite::params![format!("n{i}"), i as i64])
+            .unwrap();
+        db.execute_batch("COMMIT").unwrap();
+    });
+    drop(db);
+    remove();
+    ms
 }

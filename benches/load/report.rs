@@ -97,6 +97,14 @@ impl Report {
         let sign = median(&|r| r.floor.sign_ms).0;
         println!("  medians over the rounds (smallest-largest):");
         println!("    RSA-2048 signature             {sign:>8.3} ms");
+        // The durability floor: a callback's target is a share of one signature, an order's
+        // a share above its crypto floor; one synced commit is the least either makes.
+        let commit = median(&|r| r.floor.commit_ms).0;
+        let per_sign = median(&|r| r.floor.commit_ms / r.floor.sign_ms).0;
+        let per_order = median(&|r| r.floor.commit_ms / r.floor.order_ms()).0;
+        println!(
+            "    durable SQLite commit (1 row)  {commit:>8.3} ms = {per_sign:.2} x signature = {per_order:.2} x order floor (one per callback, one per order)"
+        );
         let (ratio, lo, hi) = median(&|r| r.order_ratio(n));
         let (user, system) = (
             median(&|r| r.order_cpu.user_ms / n).0,

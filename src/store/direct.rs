@@ -184,7 +184,8 @@ impl Direct<'_> {
     /// Committed without its own `fsync` (`synchronous = NORMAL` for this one statement): the
     /// order it belongs to is already on disk, the next synced commit takes this one with it
     /// (the WAL is written in order), and a prepay lost with the machine costs one more
-    /// request to WeChat, which answers the same order number with the same prepay.
+    /// request to WeChat: the retried order resends its stored body, and WeChat answers
+    /// identical parameters with a new `prepay_id`.
     pub(super) fn store_prepay(
         &mut self,
         no: &str,

@@ -7,7 +7,8 @@
 //! SQLite runs with WAL, `synchronous = FULL` and a busy timeout, every write transaction starts
 //! with `BEGIN IMMEDIATE` (no read→write upgrade deadlocks between processes), and the ledger
 //! holds a single connection (`Ledger::conn`): SQLite admits one writer at a time anyway, so
-//! in-process use cases queue on it instead of spinning on `SQLITE_BUSY`.
+//! in-process use cases queue on it instead of spinning on `SQLITE_BUSY`. On a SQLite file the
+//! hot use cases run on a second, direct connection behind the same lock (`direct`).
 
 mod allowance_claims;
 mod allowances;
