@@ -14,7 +14,10 @@
 //! same lock, so at most one of them is in a use case at a time. It is opened on first use
 //! with the URL's file and mode; in-memory databases and URLs with other options keep the
 //! sqlx path. A call whose caller gives up still runs to its end (a started blocking closure
-//! is never cancelled), so what it writes is all-or-nothing.
+//! is never cancelled), so what it writes is all-or-nothing. A sqlx transaction dropped
+//! unfinished is rolled back by sqlx's worker thread as soon as it is dropped, not at the sqlx
+//! connection's next use, so it never keeps the write lock from this connection for longer
+//! than that rollback (which the busy timeout waits out).
 
 use std::sync::Arc;
 use std::time::Duration;
