@@ -20,18 +20,18 @@
 //! than that rollback (which the busy timeout waits out).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use super::events::INSERT_EVENT;
+use super::open::SQLITE_PRAGMAS;
 use super::orders::{
     Change, EXISTING_ORDER, INSERT_ORDER, INSERT_SIGHTING, MARK_USERPAYING, SETTLE, STORE_PREPAY,
     payment_change, payment_event, stored_order,
 };
 use super::reads::{ORDER_BY_NO, REFUNDS_OF_ORDER};
 use super::rows::{order_view, refund_record};
-use super::{Held, Ledger, StoreError, random_id};
+use super::{Backend, Held, Ledger, StoreError, insert_ignore, random_id};
 use crate::pay::port::{Inserted, PayStep, Sighting, StoredOrder, Written};
 use crate::pay::service::{OrderDraft, OrderView, Prepay};
 use crate::wechatpay::model::Transaction;
@@ -69,14 +69,12 @@ impl Target {
         })
     }
 
-    /// Opens it with the pragmas sqlx's connections get (`open::sqlite_pragmas`).
+    /// Opens it with the pragmas sqlx's connections get ([`SQLITE_PRAGMAS`]).
     fn open(&self) -> Result<Connection, StoreError> {
         let conn = Connection::open_with_flags(&self.path, self.flags)?;
-        conn.busy_timeout(Duration::from_secs(5))?;
-        if !self.flags.contains(OpenFlags::SQLITE_OPEN_READ_ONLY) {
-            conn.pragma_update(None, "journal_mode", "WAL")?;
+        for pragma in SQLITE_PRAGMAS {
+            conn.execute_batch(pragma)?;
         }
-        conn.pragma_update(None, "synchronous", "FULL")?;
         Ok(conn)
     }
 }
@@ -155,7 +153,7 @@ impl Direct<'_> {
     ) -> Result<Inserted<StoredOrder>, StoreError> {
         let inserted = self
             .0
-            .prepare_cached(&insert_ignore(INSERT_ORDER))?
+            .prepare_cached(&insert_ignore(Backend::Sqlite, INSERT_ORDER))?
             .execute(params![
                 d.out_trade_no.to_string(),
                 d.owner.as_ref().map(ToString::to_string),
@@ -256,7 +254,7 @@ impl Direct<'_> {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         if let Some(id) = seen.notification_id {
             let first = db
-                .prepare_cached(&insert_ignore(INSERT_SIGHTING))?
+                .prepare_cached(&insert_ignore(Backend::Sqlite, INSERT_SIGHTING))?
                 .execute(params![id, seen.event_type, now])?;
             if first != 1 {
                 return Ok(Written::Replay);
@@ -297,11 +295,6 @@ impl Direct<'_> {
         db.commit()?;
         Ok(Written::Changed(view))
     }
-}
-
-/// SQLite's `INSERT … ON CONFLICT DO NOTHING` (as `Ledger::insert_ignore` writes it).
-fn insert_ignore(rest: &str) -> String {
-    format!("INSERT INTO {rest} ON CONFLICT DO NOTHING")
 }
 
 #[cfg(test)]

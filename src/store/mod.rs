@@ -206,13 +206,7 @@ impl Ledger {
     /// `INSERT … ` that silently skips a row whose key exists, in this backend's dialect
     /// (placeholders already rewritten). `rest` is `table (cols) VALUES (…)`.
     fn insert_ignore(&self, rest: &str) -> String {
-        let q = match self.backend {
-            Backend::MySql => format!("INSERT IGNORE INTO {rest}"),
-            Backend::Sqlite | Backend::Postgres => {
-                format!("INSERT INTO {rest} ON CONFLICT DO NOTHING")
-            }
-        };
-        self.sql(&q).into_owned()
+        insert_ignore(self.backend, rest)
     }
 
     /// Starts a write transaction on a connection of its own; on SQLite it takes the write
@@ -331,6 +325,17 @@ impl std::ops::Deref for Tx {
 impl std::ops::DerefMut for Tx {
     fn deref_mut(&mut self) -> &mut AnyConnection {
         &mut self.conn
+    }
+}
+
+/// [`Ledger::insert_ignore`] for `backend` (the direct SQLite path has no `Ledger` at hand).
+fn insert_ignore(backend: Backend, rest: &str) -> String {
+    match backend {
+        Backend::MySql => format!("INSERT IGNORE INTO {rest}"),
+        Backend::Sqlite => format!("INSERT INTO {rest} ON CONFLICT DO NOTHING"),
+        Backend::Postgres => {
+            numbered_placeholders(&format!("INSERT INTO {rest} ON CONFLICT DO NOTHING"))
+        }
     }
 }
 

@@ -102,13 +102,21 @@ pub(super) fn pool_options(backend: Backend) -> AnyPoolOptions {
     }
 }
 
-/// WAL, a busy timeout and FULL sync on every SQLite connection: in WAL mode `NORMAL` does not
-/// sync a commit (only checkpoints), so a payment acknowledged to WeChat could vanish with a
-/// power cut; `FULL` syncs the WAL before `COMMIT` returns, i.e. before SUCCESS is answered.
+/// WAL, a busy timeout and FULL sync on every SQLite connection, sqlx's and the direct one
+/// (`super::direct`): in WAL mode `NORMAL` does not sync a commit (only checkpoints), so a
+/// payment acknowledged to WeChat could vanish with a power cut; `FULL` syncs the WAL before
+/// `COMMIT` returns, i.e. before SUCCESS is answered.
+pub(super) const SQLITE_PRAGMAS: [&str; 3] = [
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA busy_timeout = 5000",
+    "PRAGMA synchronous = FULL",
+];
+
+/// Runs [`SQLITE_PRAGMAS`] on a sqlx connection.
 async fn sqlite_pragmas(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
-    conn.execute("PRAGMA journal_mode = WAL").await?;
-    conn.execute("PRAGMA busy_timeout = 5000").await?;
-    conn.execute("PRAGMA synchronous = FULL").await?;
+    for pragma in SQLITE_PRAGMAS {
+        conn.execute(pragma).await?;
+    }
     Ok(())
 }
 
