@@ -25,8 +25,11 @@ after(async () => {
 async function placeNative(amount) {
   await browser.select('#kind', 'native');
   await browser.type('#amount', amount);
+  // The page keeps the last answer on screen until the new one arrives: wait for a new text,
+  // or a second order reads the first one's code_url.
+  const before = await browser.text('#result');
   await browser.click('#order');
-  const result = await browser.waitFor(() => browser.text('#result'), (t) => /code_url/.test(t) || /refused/i.test(t), 'the order answer');
+  const result = await browser.waitFor(() => browser.text('#result'), (t) => t !== before && (/code_url/.test(t) || /refused/i.test(t)), 'the order answer');
   assert.match(result, /^Scan with WeChat to pay \(code_url\):\n(weixin:\/\/\S+)$/, 'the page shows the code_url');
   const codeUrl = result.split('\n')[1];
   const state = await browser.waitFor(() => browser.text('#state'), (t) => /NOTPAY/.test(t), 'the page to show the new order NOTPAY');
